@@ -1,0 +1,3 @@
+"""The mirakl-woo engine: clients, state and services. Never imports Textual."""
+
+__version__ = "0.1.0"

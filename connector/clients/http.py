@@ -1,0 +1,47 @@
+"""What both clients share: timeouts, User-Agent, redacted logging of every exchange."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from connector import __version__
+from connector.redact import scrub
+
+USER_AGENT = f"mirakl-woo/{__version__} (+https://github.com/mirakl-woo/mirakl-woo)"
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+_REDACTED_PARAMS = ("consumer_key", "consumer_secret", "oauth_signature", "client_secret")
+
+log = logging.getLogger("connector.http")
+
+
+def safe_url(url: httpx.URL) -> str:
+    """The URL with credential-bearing query parameters blanked."""
+    params = [
+        (k, "***" if k in _REDACTED_PARAMS else v) for k, v in url.params.multi_items()
+    ]
+    return scrub(str(url.copy_with(params=params or None)))
+
+
+async def _log_request(request: httpx.Request) -> None:
+    log.debug("→ %s %s", request.method, safe_url(request.url))
+
+
+async def _log_response(response: httpx.Response) -> None:
+    request = response.request
+    log.info("← %s %s %s", response.status_code, request.method, safe_url(request.url))
+
+
+def make_client(*, base_url: str = "", transport: Any = None, **kwargs: Any) -> httpx.AsyncClient:
+    """One AsyncClient per remote system: keep-alive pool, explicit timeouts, logged exchanges."""
+    return httpx.AsyncClient(
+        base_url=base_url,
+        transport=transport,
+        timeout=kwargs.pop("timeout", TIMEOUT),
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        event_hooks={"request": [_log_request], "response": [_log_response]},
+        follow_redirects=kwargs.pop("follow_redirects", False),
+        **kwargs,
+    )

@@ -1,0 +1,383 @@
+"""The connector's state: one SQLite file, WAL mode, short transactions, migrations by user_version."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE accounts (
+        kind TEXT PRIMARY KEY CHECK (kind IN ('mirakl', 'woocommerce')),
+        details TEXT NOT NULL,
+        connected_at TEXT NOT NULL
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    CREATE TABLE ledger (
+        mirakl_id TEXT PRIMARY KEY,
+        woo_id INTEGER NOT NULL,
+        woo_parent_id INTEGER,
+        warehouses TEXT NOT NULL DEFAULT '[]',
+        payload_hash TEXT,
+        state TEXT NOT NULL,
+        last_error TEXT,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX ledger_state ON ledger (state);
+    CREATE INDEX ledger_woo ON ledger (woo_id);
+    CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        params TEXT NOT NULL DEFAULT '{}',
+        state TEXT NOT NULL,
+        step TEXT,
+        done INTEGER NOT NULL DEFAULT 0,
+        total INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE job_items (
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        mirakl_id TEXT NOT NULL,
+        PRIMARY KEY (job_id, mirakl_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE activity (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE TABLE pacing (
+        operation TEXT PRIMARY KEY,
+        last_call REAL NOT NULL
+    );
+    """,
+)
+
+ACTIVE_JOB_STATES = ("running", "interrupted", "failed")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    kind: str
+    details: dict[str, Any]
+    connected_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    mirakl_id: str
+    woo_id: int
+    woo_parent_id: int | None
+    warehouses: list[str]
+    payload_hash: str | None
+    state: str
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    params: dict[str, Any]
+    state: str
+    step: str | None
+    done: int
+    total: int
+    error: str | None
+    created_at: str
+    updated_at: str
+
+
+class Store:
+    """Opens (and migrates) the database. Every method is one short transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fresh = not path.exists()
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        if fresh:
+            os.chmod(path, 0o600)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def schema_version(self) -> int:
+        return self._db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE: writers queue up instead of failing, across processes too."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+
+    # accounts ---------------------------------------------------------------------------
+
+    def save_account(self, kind: str, details: dict[str, Any]) -> Account:
+        with self.transaction() as db:
+            row = db.execute("SELECT connected_at FROM accounts WHERE kind = ?", (kind,)).fetchone()
+            connected_at = row["connected_at"] if row else now_iso()
+            db.execute(
+                "INSERT OR REPLACE INTO accounts (kind, details, connected_at) VALUES (?, ?, ?)",
+                (kind, json.dumps(details, sort_keys=True), connected_at),
+            )
+        return Account(kind, details, connected_at)
+
+    def account(self, kind: str) -> Account | None:
+        row = self._db.execute("SELECT * FROM accounts WHERE kind = ?", (kind,)).fetchone()
+        if row is None:
+            return None
+        return Account(row["kind"], json.loads(row["details"]), row["connected_at"])
+
+    def remove_account(self, kind: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM accounts WHERE kind = ?", (kind,))
+
+    # settings ---------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: Any = None) -> Any:
+        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row["value"])
+
+    def set_setting(self, key: str, value: Any) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                (key, json.dumps(value)),
+            )
+
+    # activity ---------------------------------------------------------------------------
+
+    def log_activity(self, message: str, level: str = "info") -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO activity (at, level, message) VALUES (?, ?, ?)",
+                (now_iso(), level, message),
+            )
+
+    def recent_activity(self, limit: int = 20) -> list[tuple[str, str, str]]:
+        rows = self._db.execute(
+            "SELECT at, level, message FROM activity ORDER BY id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [(r["at"], r["level"], r["message"]) for r in rows]
+
+    # ledger -----------------------------------------------------------------------------
+
+    def upsert_ledger(self, rows: Iterable[LedgerRow]) -> None:
+        stamp = now_iso()
+        with self.transaction() as db:
+            db.executemany(
+                """INSERT OR REPLACE INTO ledger
+                   (mirakl_id, woo_id, woo_parent_id, warehouses, payload_hash, state,
+                    last_error, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                [
+                    (
+                        r.mirakl_id,
+                        r.woo_id,
+                        r.woo_parent_id,
+                        json.dumps(r.warehouses),
+                        r.payload_hash,
+                        r.state,
+                        r.last_error,
+                        stamp,
+                    )
+                    for r in rows
+                ],
+            )
+
+    def ledger_row(self, mirakl_id: str) -> LedgerRow | None:
+        row = self._db.execute("SELECT * FROM ledger WHERE mirakl_id = ?", (mirakl_id,)).fetchone()
+        return None if row is None else _ledger_row(row)
+
+    def ledger_hashes(self) -> dict[str, str | None]:
+        return {
+            r[0]: r[1]
+            for r in self._db.execute("SELECT mirakl_id, payload_hash FROM ledger WHERE state = 'pushed'")
+        }
+
+    def iter_ledger(self, *, states: tuple[str, ...] | None = None) -> Iterator[LedgerRow]:
+        """Rows in id order, read in pages so a large ledger never sits in memory."""
+        last = ""
+        while True:
+            sql = "SELECT * FROM ledger WHERE mirakl_id > ?"
+            args: list[Any] = [last]
+            if states:
+                sql += f" AND state IN ({','.join('?' * len(states))})"
+                args.extend(states)
+            page = self._db.execute(sql + " ORDER BY mirakl_id LIMIT 1000", args).fetchall()
+            if not page:
+                return
+            for row in page:
+                yield _ledger_row(row)
+            last = page[-1]["mirakl_id"]
+
+    def ledger_counts(self) -> dict[str, int]:
+        counts = dict(self._db.execute("SELECT state, COUNT(*) FROM ledger GROUP BY state").fetchall())
+        return {str(k): int(v) for k, v in counts.items()}
+
+    def linked_count(self) -> int:
+        """Products the connector has on Mirakl Connect: the ones any disconnect would touch."""
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM ledger WHERE state IN ('pushed', 'zeroed', 'failed')"
+        ).fetchone()
+        return int(row[0])
+
+    # jobs -------------------------------------------------------------------------------
+
+    def create_job(self, kind: str, params: dict[str, Any], total: int) -> Job:
+        stamp = now_iso()
+        with self.transaction() as db:
+            cursor = db.execute(
+                """INSERT INTO jobs (kind, params, state, total, created_at, updated_at)
+                   VALUES (?, ?, 'running', ?, ?, ?)""",
+                (kind, json.dumps(params, sort_keys=True), total, stamp, stamp),
+            )
+            job_id = cursor.lastrowid
+        job = self.job(int(job_id or 0))
+        assert job is not None
+        return job
+
+    def job(self, job_id: int) -> Job | None:
+        row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else _job(row)
+
+    def open_job(self, kind: str | None = None) -> Job | None:
+        """The newest job that has not finished: running, interrupted or failed part-way."""
+        sql = f"SELECT * FROM jobs WHERE state IN ({','.join('?' * len(ACTIVE_JOB_STATES))})"
+        args: list[Any] = list(ACTIVE_JOB_STATES)
+        if kind:
+            sql += " AND kind = ?"
+            args.append(kind)
+        row = self._db.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
+        return None if row is None else _job(row)
+
+    def update_job(self, job_id: int, **fields: Any) -> None:
+        allowed = {"state", "step", "done", "total", "error", "params"}
+        if not fields.keys() <= allowed:
+            raise ValueError(f"unknown job fields: {sorted(fields.keys() - allowed)}")
+        if "params" in fields:
+            fields["params"] = json.dumps(fields["params"], sort_keys=True)
+        fields["updated_at"] = now_iso()
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        with self.transaction() as db:
+            db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", [*fields.values(), job_id])
+
+    def mark_job_items(self, job_id: int, mirakl_ids: Iterable[str], *, done: int) -> None:
+        """Record one accepted batch and the new progress count in a single commit."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO job_items (job_id, mirakl_id) VALUES (?, ?)",
+                [(job_id, m) for m in mirakl_ids],
+            )
+            db.execute(
+                "UPDATE jobs SET done = ?, updated_at = ? WHERE id = ?", (done, now_iso(), job_id)
+            )
+
+    def job_item_count(self, job_id: int) -> int:
+        row = self._db.execute("SELECT COUNT(*) FROM job_items WHERE job_id = ?", (job_id,))
+        return int(row.fetchone()[0])
+
+    def is_job_item_done(self, job_id: int, mirakl_id: str) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM job_items WHERE job_id = ? AND mirakl_id = ?", (job_id, mirakl_id)
+        ).fetchone()
+        return row is not None
+
+    # pacing -----------------------------------------------------------------------------
+
+    def reserve_call(self, operation: str, interval: float, guard: float = 0.0) -> float:
+        """Claim the next slot of a paced operation. Returns seconds to wait (0 = go now).
+
+        The claim is written in the same transaction that read the last call, so two
+        processes sharing this database never take the same slot.
+        """
+        with self.transaction() as db:
+            row = db.execute("SELECT last_call FROM pacing WHERE operation = ?", (operation,))
+            found = row.fetchone()
+            now = time.time()
+            if found is None:
+                slot = now
+            else:
+                slot = max(now, float(found[0]) + interval + guard)
+            db.execute(
+                "INSERT OR REPLACE INTO pacing (operation, last_call) VALUES (?, ?)",
+                (operation, slot),
+            )
+        return max(0.0, slot - now)
+
+    def last_call(self, operation: str) -> float | None:
+        row = self._db.execute("SELECT last_call FROM pacing WHERE operation = ?", (operation,))
+        found = row.fetchone()
+        return None if found is None else float(found[0])
+
+
+def _ledger_row(row: sqlite3.Row) -> LedgerRow:
+    return LedgerRow(
+        mirakl_id=row["mirakl_id"],
+        woo_id=row["woo_id"],
+        woo_parent_id=row["woo_parent_id"],
+        warehouses=json.loads(row["warehouses"]),
+        payload_hash=row["payload_hash"],
+        state=row["state"],
+        last_error=row["last_error"],
+    )
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        kind=row["kind"],
+        params=json.loads(row["params"]),
+        state=row["state"],
+        step=row["step"],
+        done=row["done"],
+        total=row["total"],
+        error=row["error"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )

@@ -1,0 +1,1 @@
+"""Textual face of the connector."""

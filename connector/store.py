@@ -1,4 +1,4 @@
-"""The connector's state: one SQLite file, WAL mode, short transactions, migrations by user_version."""
+"""The connector's state: one SQLite file, WAL, short transactions, migrations by user_version."""
 
 from __future__ import annotations
 
@@ -32,10 +32,19 @@ MIGRATIONS: tuple[str, ...] = (
         warehouses TEXT NOT NULL DEFAULT '[]',
         payload_hash TEXT,
         state TEXT NOT NULL,
+        on_mirakl INTEGER NOT NULL DEFAULT 0,
+        seen_pass INTEGER NOT NULL DEFAULT 0,
         last_error TEXT,
         updated_at TEXT NOT NULL
     );
     CREATE INDEX ledger_state ON ledger (state);
+    CREATE TABLE skipped (
+        woo_id INTEGER PRIMARY KEY,
+        woo_parent_id INTEGER,
+        name TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        seen_pass INTEGER NOT NULL
+    );
     CREATE INDEX ledger_woo ON ledger (woo_id);
     CREATE TABLE jobs (
         id INTEGER PRIMARY KEY,
@@ -89,7 +98,8 @@ class LedgerRow:
     warehouses: list[str]
     payload_hash: str | None
     state: str
-    last_error: str | None
+    last_error: str | None = None
+    on_mirakl: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,13 +119,19 @@ class Job:
 class Store:
     """Opens (and migrates) the database. Every method is one short transaction."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path | None) -> None:
+        """`path=None` opens a scratch database in memory (used before anything may be written)."""
         self.path = path
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fresh = not path.exists()
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-        if fresh:
-            os.chmod(path, 0o600)
+        if path is None:
+            self._db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        else:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fresh = not path.exists()
+            self._db = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            if fresh:
+                os.chmod(path, 0o600)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -207,14 +223,21 @@ class Store:
 
     # ledger -----------------------------------------------------------------------------
 
-    def upsert_ledger(self, rows: Iterable[LedgerRow]) -> None:
+    def write_ledger(self, rows: Iterable[LedgerRow], *, seen_pass: int = 0) -> None:
+        """Insert or update rows; `on_mirakl` never goes back to 0 once a push was accepted."""
         stamp = now_iso()
         with self.transaction() as db:
             db.executemany(
-                """INSERT OR REPLACE INTO ledger
+                """INSERT INTO ledger
                    (mirakl_id, woo_id, woo_parent_id, warehouses, payload_hash, state,
-                    last_error, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    on_mirakl, seen_pass, last_error, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (mirakl_id) DO UPDATE SET
+                     woo_id = excluded.woo_id, woo_parent_id = excluded.woo_parent_id,
+                     warehouses = excluded.warehouses, payload_hash = excluded.payload_hash,
+                     state = excluded.state, on_mirakl = MAX(on_mirakl, excluded.on_mirakl),
+                     seen_pass = MAX(seen_pass, excluded.seen_pass),
+                     last_error = excluded.last_error, updated_at = excluded.updated_at""",
                 [
                     (
                         r.mirakl_id,
@@ -223,6 +246,8 @@ class Store:
                         json.dumps(r.warehouses),
                         r.payload_hash,
                         r.state,
+                        int(r.on_mirakl),
+                        seen_pass,
                         r.last_error,
                         stamp,
                     )
@@ -234,38 +259,95 @@ class Store:
         row = self._db.execute("SELECT * FROM ledger WHERE mirakl_id = ?", (mirakl_id,)).fetchone()
         return None if row is None else _ledger_row(row)
 
-    def ledger_hashes(self) -> dict[str, str | None]:
-        return {
-            r[0]: r[1]
-            for r in self._db.execute("SELECT mirakl_id, payload_hash FROM ledger WHERE state = 'pushed'")
-        }
+    def ledger_rows(self, mirakl_ids: Iterable[str]) -> dict[str, LedgerRow]:
+        ids = list(mirakl_ids)
+        found: dict[str, LedgerRow] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            sql = f"SELECT * FROM ledger WHERE mirakl_id IN ({','.join('?' * len(chunk))})"
+            for row in self._db.execute(sql, chunk):
+                found[row["mirakl_id"]] = _ledger_row(row)
+        return found
 
-    def iter_ledger(self, *, states: tuple[str, ...] | None = None) -> Iterator[LedgerRow]:
-        """Rows in id order, read in pages so a large ledger never sits in memory."""
+    def mark_seen(self, mirakl_ids: Iterable[str], seen_pass: int) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE ledger SET seen_pass = ? WHERE mirakl_id = ?",
+                [(seen_pass, m) for m in mirakl_ids],
+            )
+
+    def _paged(self, where: str, args: list[Any]) -> Iterator[LedgerRow]:
+        """Rows in id order, read 1000 at a time so a large ledger never sits in memory."""
         last = ""
         while True:
-            sql = "SELECT * FROM ledger WHERE mirakl_id > ?"
-            args: list[Any] = [last]
-            if states:
-                sql += f" AND state IN ({','.join('?' * len(states))})"
-                args.extend(states)
-            page = self._db.execute(sql + " ORDER BY mirakl_id LIMIT 1000", args).fetchall()
+            page = self._db.execute(
+                f"SELECT * FROM ledger WHERE mirakl_id > ? AND ({where}) "
+                "ORDER BY mirakl_id LIMIT 1000",
+                [last, *args],
+            ).fetchall()
             if not page:
                 return
             for row in page:
                 yield _ledger_row(row)
             last = page[-1]["mirakl_id"]
 
+    def iter_ledger(self) -> Iterator[LedgerRow]:
+        return self._paged("1", [])
+
+    def iter_unseen(self, seen_pass: int) -> Iterator[LedgerRow]:
+        """Products on Mirakl Connect with stock that this sync pass did not meet in the store."""
+        return self._paged("on_mirakl = 1 AND state = 'pushed' AND seen_pass < ?", [seen_pass])
+
+    def iter_linked(self, *, not_done_in_job: int | None = None) -> Iterator[LedgerRow]:
+        """Every product the connector put on Mirakl Connect (what a disconnect acts on)."""
+        if not_done_in_job is None:
+            return self._paged("on_mirakl = 1", [])
+        return self._paged(
+            "on_mirakl = 1 AND NOT EXISTS (SELECT 1 FROM job_items j "
+            "WHERE j.job_id = ? AND j.mirakl_id = ledger.mirakl_id)",
+            [not_done_in_job],
+        )
+
     def ledger_counts(self) -> dict[str, int]:
-        counts = dict(self._db.execute("SELECT state, COUNT(*) FROM ledger GROUP BY state").fetchall())
-        return {str(k): int(v) for k, v in counts.items()}
+        rows = self._db.execute("SELECT state, COUNT(*) FROM ledger GROUP BY state").fetchall()
+        counts = {str(state): int(count) for state, count in rows}
+        skipped = self._db.execute("SELECT COUNT(*) FROM skipped").fetchone()[0]
+        if skipped:
+            counts["skipped"] = int(skipped)
+        return counts
 
     def linked_count(self) -> int:
         """Products the connector has on Mirakl Connect: the ones any disconnect would touch."""
-        row = self._db.execute(
-            "SELECT COUNT(*) FROM ledger WHERE state IN ('pushed', 'zeroed', 'failed')"
-        ).fetchone()
+        row = self._db.execute("SELECT COUNT(*) FROM ledger WHERE on_mirakl = 1").fetchone()
         return int(row[0])
+
+    # skipped products -------------------------------------------------------------------
+
+    def record_skipped(
+        self, rows: Iterable[tuple[int, int | None, str, str]], seen_pass: int
+    ) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                """INSERT OR REPLACE INTO skipped (woo_id, woo_parent_id, name, reason, seen_pass)
+                   VALUES (?, ?, ?, ?, ?)""",
+                [(*row, seen_pass) for row in rows],
+            )
+
+    def forget_skipped_before(self, seen_pass: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM skipped WHERE seen_pass < ?", (seen_pass,))
+
+    def skipped_reasons(self) -> dict[str, int]:
+        rows = self._db.execute(
+            "SELECT reason, COUNT(*) FROM skipped GROUP BY reason ORDER BY COUNT(*) DESC"
+        ).fetchall()
+        return {str(reason): int(count) for reason, count in rows}
+
+    def skipped_items(self, limit: int = 50) -> list[tuple[int, str, str]]:
+        rows = self._db.execute(
+            "SELECT woo_id, name, reason FROM skipped ORDER BY woo_id LIMIT ?", (limit,)
+        ).fetchall()
+        return [(int(r[0]), str(r[1]), str(r[2])) for r in rows]
 
     # jobs -------------------------------------------------------------------------------
 
@@ -322,12 +404,6 @@ class Store:
         row = self._db.execute("SELECT COUNT(*) FROM job_items WHERE job_id = ?", (job_id,))
         return int(row.fetchone()[0])
 
-    def is_job_item_done(self, job_id: int, mirakl_id: str) -> bool:
-        row = self._db.execute(
-            "SELECT 1 FROM job_items WHERE job_id = ? AND mirakl_id = ?", (job_id, mirakl_id)
-        ).fetchone()
-        return row is not None
-
     # pacing -----------------------------------------------------------------------------
 
     def reserve_call(self, operation: str, interval: float, guard: float = 0.0) -> float:
@@ -340,15 +416,25 @@ class Store:
             row = db.execute("SELECT last_call FROM pacing WHERE operation = ?", (operation,))
             found = row.fetchone()
             now = time.time()
-            if found is None:
-                slot = now
-            else:
-                slot = max(now, float(found[0]) + interval + guard)
+            slot = now if found is None else max(now, float(found[0]) + interval + guard)
             db.execute(
                 "INSERT OR REPLACE INTO pacing (operation, last_call) VALUES (?, ?)",
                 (operation, slot),
             )
         return max(0.0, slot - now)
+
+    def pacing_rows(self) -> list[tuple[str, float]]:
+        return [(r[0], float(r[1])) for r in self._db.execute("SELECT * FROM pacing")]
+
+    def merge_pacing(self, rows: Iterable[tuple[str, float]]) -> None:
+        """Keep the later of two recorded calls per operation."""
+        with self.transaction() as db:
+            db.executemany(
+                """INSERT INTO pacing (operation, last_call) VALUES (?, ?)
+                   ON CONFLICT (operation)
+                   DO UPDATE SET last_call = MAX(last_call, excluded.last_call)""",
+                list(rows),
+            )
 
     def last_call(self, operation: str) -> float | None:
         row = self._db.execute("SELECT last_call FROM pacing WHERE operation = ?", (operation,))
@@ -365,6 +451,7 @@ def _ledger_row(row: sqlite3.Row) -> LedgerRow:
         payload_hash=row["payload_hash"],
         state=row["state"],
         last_error=row["last_error"],
+        on_mirakl=bool(row["on_mirakl"]),
     )
 
 

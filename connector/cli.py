@@ -1,0 +1,264 @@
+"""`mirakl-woo`: the scriptable face of the engine. Headless commands never import Textual."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn, TextIO
+
+from connector.errors import ConnectorError, UsageError
+from connector.secret import Secret
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+log = logging.getLogger("connector.cli")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse echoes unknown arguments; a secret pasted on the command line must not be."""
+
+    def error(self, message: str) -> NoReturn:
+        if message.startswith("unrecognized arguments:"):
+            flags = [word for word in message.split()[2:] if word.startswith("-")]
+            message = "unrecognized arguments" + (f": {' '.join(flags)}" if flags else "")
+            message += " (secrets are read from the environment or stdin, never from arguments)"
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"mirakl-woo: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mirakl-woo",
+        description="Connect a WooCommerce store to Mirakl Connect. Without a command: the app.",
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="open the app against local sandbox servers")
+    demo.add_argument("--connected", action="store_true", help="start with both accounts set up")
+    demo.add_argument("--catalog-size", type=int, default=1500, metavar="N")
+    demo.add_argument("--interval", type=float, default=2.0, metavar="SECONDS")
+
+    sandbox = sub.add_parser("sandbox", help="run only the sandbox servers")
+    sandbox.add_argument("--catalog-size", type=int, default=1500, metavar="N")
+    sandbox.add_argument("--interval", type=float, default=None, metavar="SECONDS")
+    sandbox.add_argument("--mirakl-port", type=int, default=0)
+    sandbox.add_argument("--woo-port", type=int, default=0)
+
+    connect = sub.add_parser("connect", help="authorize an account")
+    which = connect.add_subparsers(dest="system", required=True, parser_class=_Parser)
+    mirakl = which.add_parser(
+        "mirakl", help="Mirakl Connect (secret from $MIRAKL_WOO_CLIENT_SECRET or stdin)"
+    )
+    mirakl.add_argument("--client-id", required=True)
+    mirakl.add_argument("--company-id", default=None)
+    woo = which.add_parser(
+        "woocommerce", help="a WooCommerce store (secret from $MIRAKL_WOO_CONSUMER_SECRET or stdin)"
+    )
+    woo.add_argument("--url", required=True)
+    woo.add_argument("--consumer-key", required=True)
+
+    status = sub.add_parser("status", help="accounts, sync setting, ledger counts, running job")
+    status.add_argument("--json", action="store_true")
+    return parser
+
+
+def read_secret(env_name: str, prompt: str, stdin: TextIO | None = None) -> Secret:
+    """From the environment, else stdin (a prompt without echo when stdin is a terminal)."""
+    value = os.environ.get(env_name)
+    if value is None:
+        stdin = stdin or sys.stdin
+        if stdin.isatty():
+            import getpass
+
+            value = getpass.getpass(prompt)
+        else:
+            value = stdin.readline()
+    value = value.strip()
+    if not value:
+        raise UsageError("No secret given.", f"Set ${env_name} or pipe the secret on stdin.")
+    return Secret(value)
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
+    sys.stdout.write("\n")
+
+
+def _engine() -> Any:
+    from connector.engine import Engine
+    from connector.redact import setup_logging
+
+    engine = Engine.from_env()
+    if engine.exists:
+        setup_logging(str(engine.settings.log_path))
+    return engine
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    from connector.redact import setup_logging
+    from connector.services import onboarding
+
+    engine = _engine()
+    try:
+        if args.system == "mirakl":
+            secret = read_secret("MIRAKL_WOO_CLIENT_SECRET", "Mirakl Connect client secret: ")
+            account = asyncio.run(
+                onboarding.connect_mirakl(engine, args.client_id, secret, args.company_id)
+            )
+            name = account.details.get("company_name") or account.details["client_id"]
+            print(f"Mirakl Connect connected: {name} (client {account.details['client_id']}).")
+        else:
+            key = Secret(args.consumer_key)
+            secret = read_secret("MIRAKL_WOO_CONSUMER_SECRET", "WooCommerce consumer secret: ")
+            account = asyncio.run(onboarding.connect_woocommerce(engine, args.url, key, secret))
+            details = account.details
+            print(
+                f"WooCommerce connected: {details.get('store_name')} ({details['url']}), "
+                f"WooCommerce {details.get('wc_version', '?')}, key …{details['key_last7']}."
+            )
+        setup_logging(str(engine.settings.log_path))
+        return EXIT_OK
+    finally:
+        engine.close()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from connector.services.status import status
+
+    engine = _engine()
+    try:
+        data = status(engine)
+    finally:
+        engine.close()
+    if args.json:
+        _print_json(data)
+        return EXIT_OK
+    print(format_status(data))
+    return EXIT_OK
+
+
+def format_status(data: dict[str, Any]) -> str:
+    lines = []
+    mirakl, woo = data["mirakl"], data["woocommerce"]
+    if mirakl:
+        name = mirakl.get("company_name") or "—"
+        lines.append(
+            f"Mirakl Connect  {name}  client {mirakl['client_id']}  "
+            f"since {mirakl['connected_since']}"
+        )
+    else:
+        lines.append("Mirakl Connect  not connected")
+    if woo:
+        lines.append(
+            f"WooCommerce     {woo.get('store_name')}  {woo['url']}  key …{woo['key_last7']}  "
+            f"since {woo['connected_since']}"
+        )
+    else:
+        lines.append("WooCommerce     not connected")
+    lines.append(f"Sync products   {'on' if data['sync_products'] else 'off'}")
+    products = data["products"]
+    lines.append(
+        "Products        "
+        + "  ".join(f"{k} {v}" for k, v in sorted(products.items()) if k != "linked")
+        + f"  (linked {products['linked']})"
+    )
+    job = data["job"]
+    if job:
+        lines.append(f"Job             {job['kind']} {job['state']} {job['done']}/{job['total']}")
+    lines.append(f"Data folder     {data['data_folder']}")
+    return "\n".join(lines)
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from connector.sandbox.server import SandboxServers
+    from connector.settings import Settings
+
+    interval = args.interval if args.interval is not None else Settings.from_env().min_interval
+    servers = SandboxServers(
+        catalog_size=args.catalog_size,
+        interval=interval,
+        mirakl_port=args.mirakl_port,
+        woo_port=args.woo_port,
+    )
+
+    async def run() -> None:
+        import threading
+
+        ready = threading.Event()
+        task = asyncio.create_task(servers.serve(ready))
+        while not ready.is_set() and not task.done():
+            await asyncio.sleep(0.02)
+        if task.done():
+            await task
+        creds = servers.credentials()
+        print("Sandbox servers are running (Ctrl+C stops them).", flush=True)
+        print(f"  Mirakl Connect token URL  {servers.auth_url}")
+        print(f"  Mirakl Connect API URL    {servers.api_url}")
+        print(f"  client id / secret        {creds['mirakl_client_id']} / "
+              f"{creds['mirakl_client_secret']}")
+        print(f"  WooCommerce store URL     {servers.woo_url}  ({args.catalog_size} products)")
+        print(f"  consumer key              {creds['woo_consumer_key']}")
+        print(f"  consumer secret           {creds['woo_consumer_secret']}")
+        print("Point the connector at them with:")
+        for name, value in servers.env().items():
+            print(f"  export {name}={value}")
+        print(flush=True)
+        await task
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
+    return EXIT_OK
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from tui.launch import run_app
+
+    return run_app()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tui.launch import run_demo
+
+    return run_demo(
+        connected=args.connected, catalog_size=args.catalog_size, interval=args.interval
+    )
+
+
+COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
+    None: cmd_tui,
+    "demo": cmd_demo,
+    "sandbox": cmd_sandbox,
+    "connect": cmd_connect,
+    "status": cmd_status,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ConnectorError as error:
+        log.info("command failed: %s", error.one_line(), exc_info=True)
+        print(f"mirakl-woo: {error.one_line()}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("mirakl-woo: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as error:  # the last line of defence: one line, details in the log
+        log.exception("unexpected error")
+        print(
+            f"mirakl-woo: unexpected error ({type(error).__name__}); "
+            "details are in the log file of the data folder.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

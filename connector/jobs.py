@@ -1,0 +1,58 @@
+"""Long work as journaled jobs: one runner per data folder, interrupted jobs found again."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from filelock import FileLock, Timeout
+
+from connector.errors import ConnectorError
+from connector.store import Job, Store
+
+
+class JobBusy(ConnectorError):
+    """Another process runs a job on this data folder right now."""
+
+    exit_code = 1
+
+
+@contextmanager
+def runner_lock(store: Store) -> Iterator[None]:
+    """Held while a job runs. filelock (not a hand-made pid file): the OS drops the lock
+    when the process dies, so a kill -9 never leaves the folder locked."""
+    assert store.path is not None
+    lock = FileLock(str(store.path.parent / "runner.lock"), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise JobBusy(
+            "Another mirakl-woo process is running a job on this data folder.",
+            "Wait for it to finish, or see its progress with `mirakl-woo status`.",
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def is_runner_active(store: Store) -> bool:
+    """True while some process holds the runner lock."""
+    assert store.path is not None
+    lock = FileLock(str(store.path.parent / "runner.lock"), mode=0o600)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        return True
+    lock.release()
+    return False
+
+
+def settle_dead_jobs(store: Store) -> Job | None:
+    """A job still marked running while nobody holds the lock was interrupted (kill -9,
+    dropped SSH session): say so in the journal. Returns the open job, if any."""
+    job = store.open_job()
+    if job is not None and job.state == "running" and not is_runner_active(store):
+        store.update_job(job.id, state="interrupted")
+        job = store.job(job.id)
+    return job

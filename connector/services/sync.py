@@ -1,0 +1,367 @@
+"""One sync pass WooCommerce → Mirakl Connect, streamed: full batches of 1000, one call per
+interval, WooCommerce read while the previous batch waits for its slot, memory flat."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from connector.engine import WOOCOMMERCE, Engine
+from connector.errors import NotConnected, RemoteRejected
+from connector.events import Activity, Finished, OnEvent, Progress, Waiting, ignore
+from connector.jobs import runner_lock
+from connector.mapping import MappedProduct, Skipped, StoreContext, map_item, zero_stock_payload
+from connector.product_options import ProductOptions
+from connector.store import LedgerRow, Store, now_iso
+
+BATCH_SIZE = 1000
+OPTIONS_KEY = "product_options"
+MAX_WARNINGS_LOGGED = 100
+_INDEX = re.compile(r"products\[(\d+)\]")
+
+
+def load_options(engine: Engine) -> ProductOptions:
+    store = engine.peek_store()
+    return ProductOptions.from_dict(store.get_setting(OPTIONS_KEY) if store else None)
+
+
+def save_options(engine: Engine, options: ProductOptions) -> None:
+    engine.store.set_setting(OPTIONS_KEY, options.to_dict())
+    engine.store.log_activity(
+        f"Product settings saved (sync {'on' if options.sync_products else 'off'})."
+    )
+
+
+@dataclass
+class SyncReport:
+    """What one pass did. `disabled` when Sync Product is off (nothing was pushed)."""
+
+    pushed: int = 0
+    unchanged: int = 0
+    zeroed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    skipped_reasons: dict[str, int] = field(default_factory=dict)
+    warnings: int = 0
+    calls: int = 0
+    seconds: float = 0.0
+    disabled: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Item:
+    """One product on its way to Mirakl Connect: a mapped product or a stock-to-zero row."""
+
+    mirakl_id: str
+    woo_id: int
+    woo_parent_id: int | None
+    payload: dict[str, Any]
+    warehouses: list[str]
+    payload_hash: str | None
+    state_after: str  # "pushed" or "zeroed"
+
+
+class _Pass:
+    """The state of one pass: counters for the report and the figures behind the ETA."""
+
+    def __init__(self, engine: Engine, store: Store, number: int, on_event: OnEvent) -> None:
+        self.engine = engine
+        self.store = store
+        self.number = number
+        self.on_event = on_event
+        self.report = SyncReport()
+        self.read = 0
+        self.total: int | None = None
+        self.queued = 0
+        self.started = time.monotonic()
+        self.interval = engine.settings.min_interval
+        self.step = "reading WooCommerce"
+        self._last_progress = 0.0
+
+    def eta(self) -> float | None:
+        elapsed = time.monotonic() - self.started
+        if not self.total or not self.read:
+            return None
+        remaining_read = max(0, self.total - self.read) * elapsed / self.read
+        changed_rate = (self.queued + self.report.pushed) / self.read
+        to_push = self.queued + max(0, self.total - self.read) * changed_rate
+        return max(remaining_read, max(0, math.ceil(to_push / BATCH_SIZE) - 1) * self.interval)
+
+    def progress(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._last_progress >= 0.1:
+            self._last_progress = now
+            total = max(self.total or 0, self.read)
+            self.on_event(Progress("sync", self.step, self.read, total, self.eta()))
+
+
+async def _items(
+    engine: Engine, sync: _Pass, options: ProductOptions, context: StoreContext
+) -> AsyncIterator[MappedProduct | Skipped]:
+    """Every simple product and every variation, mapped, in store order."""
+    async with engine.woo_client() as woo:
+        pages = woo.iter_product_pages(status="any")
+        async for page in pages:
+            if sync.total is None:
+                sync.total = getattr(woo, "total_products", None) or None
+            variable = [p for p in page if p.get("type") == "variable"]
+            variations = await asyncio.gather(*(woo.list_variations(p["id"]) for p in variable))
+            by_parent = {p["id"]: v for p, v in zip(variable, variations, strict=True)}
+            for product in page:
+                if product.get("type") == "variable":
+                    for variation in by_parent[product["id"]]:
+                        yield map_item(product, variation, context, options)
+                else:
+                    yield map_item(product, None, context, options)
+                sync.read += 1
+            sync.progress()
+
+
+async def _batches(
+    engine: Engine, sync: _Pass, options: ProductOptions, context: StoreContext
+) -> AsyncIterator[list[_Item]]:
+    """Full batches of changed products, then products to set to zero; the last one partial."""
+    store, number = sync.store, sync.number
+    batch: list[_Item] = []
+    page: list[MappedProduct] = []
+    skipped: list[tuple[int, int | None, str, str]] = []
+    warnings_logged = 0
+
+    def take(mapped: list[MappedProduct]) -> list[_Item]:
+        nonlocal warnings_logged
+        known = store.ledger_rows(m.mirakl_id for m in mapped)
+        fresh: list[_Item] = []
+        seen: list[str] = []
+        waiting: list[LedgerRow] = []
+        in_page: set[str] = set()
+        for m in mapped:
+            old = known.get(m.mirakl_id)
+            if m.mirakl_id in in_page or (
+                old is not None and old.seen_pass == number and old.woo_id != m.woo_id
+            ):
+                skipped.append((m.woo_id, m.woo_parent_id, m.mirakl_id, "duplicate SKU"))
+                continue
+            in_page.add(m.mirakl_id)
+            for warning in m.warnings:
+                sync.report.warnings += 1
+                if warnings_logged < MAX_WARNINGS_LOGGED:
+                    warnings_logged += 1
+                    store.log_activity(f"{m.mirakl_id}: {warning}", "warning")
+            if old is not None and old.state == "pushed" and old.payload_hash == m.payload_hash:
+                seen.append(m.mirakl_id)
+                sync.report.unchanged += 1
+                continue
+            warehouses = sorted(set(m.warehouses) | set(old.warehouses if old else []))
+            waiting.append(
+                LedgerRow(
+                    m.mirakl_id,
+                    m.woo_id,
+                    m.woo_parent_id,
+                    warehouses,
+                    m.payload_hash,
+                    "waiting",
+                    None,
+                    bool(old and old.on_mirakl),
+                )
+            )
+            fresh.append(
+                _Item(
+                    m.mirakl_id,
+                    m.woo_id,
+                    m.woo_parent_id,
+                    m.payload,
+                    warehouses,
+                    m.payload_hash,
+                    "pushed",
+                )
+            )
+        store.mark_seen(seen, number)
+        store.write_ledger(waiting, seen_pass=number)
+        sync.queued += len(fresh)
+        return fresh
+
+    async for result in _items(engine, sync, options, context):
+        if isinstance(result, Skipped):
+            skipped.append((result.woo_id, result.woo_parent_id, result.name, result.reason))
+        else:
+            page.append(result)
+        if len(page) >= 200:
+            batch.extend(take(page))
+            page.clear()
+        if len(skipped) >= 500:
+            store.record_skipped(skipped, number)
+            skipped.clear()
+        while len(batch) >= BATCH_SIZE:
+            yield batch[:BATCH_SIZE]
+            batch = batch[BATCH_SIZE:]
+    batch.extend(take(page))
+    store.record_skipped(skipped, number)
+    store.forget_skipped_before(number)
+
+    # Products pushed before that this pass did not meet (removed, unpublished, filtered out):
+    # stock to zero, never a silent delete.
+    for row in store.iter_unseen(number):
+        batch.append(
+            _Item(
+                row.mirakl_id,
+                row.woo_id,
+                row.woo_parent_id,
+                zero_stock_payload(row.mirakl_id, row.warehouses),
+                row.warehouses,
+                row.payload_hash,
+                "zeroed",
+            )
+        )
+        sync.queued += 1
+        if len(batch) >= BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) -> None:
+    """One upsert call; a 400 naming products marks those failed and resends the rest."""
+    store = sync.store
+    while batch:
+        wait = engine.pacer(store).next_wait("upsert")
+        if wait > 0.05:
+            sync.on_event(Waiting("upsert", wait))
+        try:
+            await mirakl.upsert_products([item.payload for item in batch])
+        except RemoteRejected as error:
+            sync.report.calls += 1
+            bad = {int(i) for e in error.errors for i in _INDEX.findall(e.get("field", ""))}
+            bad = {i for i in bad if i < len(batch)} or set(range(len(batch)))
+            rejected = [batch[i] for i in sorted(bad)]
+            reasons = {
+                int(i): e.get("message", error.message)
+                for e in error.errors
+                for i in _INDEX.findall(e.get("field", ""))
+            }
+            store.write_ledger(
+                LedgerRow(
+                    item.mirakl_id,
+                    item.woo_id,
+                    item.woo_parent_id,
+                    item.warehouses,
+                    None,
+                    "failed",
+                    reasons.get(index, error.message),
+                )
+                for index, item in zip(sorted(bad), rejected, strict=True)
+            )
+            sync.report.failed += len(rejected)
+            sync.queued -= len(rejected)
+            store.log_activity(
+                f"Mirakl Connect refused {len(rejected)} product(s): {error.message}", "error"
+            )
+            sync.on_event(Activity(f"Mirakl Connect refused {len(rejected)} product(s).", "error"))
+            batch = [item for i, item in enumerate(batch) if i not in bad]
+            continue
+        sync.report.calls += 1
+        store.write_ledger(
+            (
+                LedgerRow(
+                    item.mirakl_id,
+                    item.woo_id,
+                    item.woo_parent_id,
+                    item.warehouses,
+                    item.payload_hash,
+                    item.state_after,
+                    None,
+                    True,
+                )
+                for item in batch
+            ),
+            seen_pass=0,
+        )
+        zeroed = sum(1 for item in batch if item.state_after == "zeroed")
+        sync.report.zeroed += zeroed
+        sync.report.pushed += len(batch) - zeroed
+        sync.queued -= len(batch)
+        sync.on_event(Activity(f"Mirakl Connect accepted {len(batch)} product(s)."))
+        sync.progress(force=True)
+        return
+
+
+async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:
+    """One full pass. Re-running after a crash is safe: only what changed is sent again."""
+    options = load_options(engine)
+    store = engine.peek_store()
+    if store is None or store.account(WOOCOMMERCE) is None:
+        raise NotConnected(
+            "No WooCommerce store is connected.",
+            "Run `mirakl-woo connect woocommerce --url URL --consumer-key CK`.",
+        )
+    if not options.sync_products:
+        on_event(Activity("Sync Product is off in Product Settings: nothing was pushed."))
+        return SyncReport(disabled=True)
+    mirakl = engine.mirakl_client()
+    account = store.account(WOOCOMMERCE)
+    assert account is not None
+    context = StoreContext(
+        currency=account.details.get("currency") or "EUR",
+        locale=options.locale or account.details.get("language") or "en_US",
+    )
+    with runner_lock(store):
+        number = int(store.get_setting("sync_pass", 0)) + 1
+        store.set_setting("sync_pass", number)
+        job = store.create_job("sync", {"pass": number}, total=0)
+        sync = _Pass(engine, store, number, on_event)
+        store.log_activity("Sync started.")
+        on_event(Activity("Sync started."))
+        try:
+            async with mirakl:
+                queue: asyncio.Queue[list[_Item] | None] = asyncio.Queue(maxsize=1)
+
+                async def produce() -> None:
+                    async for batch in _batches(engine, sync, options, context):
+                        await queue.put(batch)
+                        store.update_job(job.id, done=sync.read, total=sync.total or sync.read)
+                    await queue.put(None)
+
+                async def consume() -> None:
+                    while (batch := await queue.get()) is not None:
+                        sync.step = "pushing to Mirakl Connect"
+                        await _push(engine, sync, mirakl, batch)
+                        sync.step = "reading WooCommerce"
+
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(produce())
+                    group.create_task(consume())
+        except BaseException as error:
+            state = "failed" if isinstance(error, Exception) else "interrupted"
+            store.update_job(job.id, state=state, error=str(error)[:500])
+            store.log_activity(f"Sync stopped: {error}", "error")
+            raise _unwrap(error) from None
+        report = sync.report
+        report.seconds = round(time.monotonic() - sync.started, 3)
+        report.skipped_reasons = store.skipped_reasons()
+        report.skipped = sum(report.skipped_reasons.values())
+        store.update_job(job.id, state="done", done=sync.read, total=sync.read)
+        store.set_setting("last_sync", {"finished_at": now_iso(), **report.to_dict()})
+        message = (
+            f"Sync done: {report.pushed} pushed, {report.unchanged} unchanged, "
+            f"{report.zeroed} set to 0, {report.failed} failed, {report.skipped} skipped."
+        )
+        store.log_activity(message)
+        sync.step = "done"
+        sync.progress(force=True)
+        on_event(Finished("sync", report.to_dict()))
+        return report
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    """A TaskGroup wraps the first failure in an ExceptionGroup: surface the real error."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error

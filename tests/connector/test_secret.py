@@ -13,7 +13,7 @@ KEY = "ck_0123456789abcdef0123456789abcdef01233f9a"
 
 def test_secret_is_masked_in_every_text_form() -> None:
     secret = Secret(KEY)
-    for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}", "%s" % secret):
+    for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}", "{}".format(secret)):  # noqa: UP032
         assert KEY not in text
         assert "3f9a" in text
     assert str(secret) == "ck_…3f9a"

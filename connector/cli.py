@@ -64,6 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="accounts, sync setting, ledger counts, running job")
     status.add_argument("--json", action="store_true")
+
+    sync = sub.add_parser("sync", help="one full sync pass WooCommerce → Mirakl Connect")
+    sync.add_argument("--json", action="store_true")
+
+    disconnect = sub.add_parser("disconnect", help="end the connection (a resumable job)")
+    disconnect.add_argument(
+        "--catalog",
+        required=True,
+        choices=("keep", "deactivate", "delete"),
+        help="keep: leave products active; deactivate: quantities to 0; delete: remove them",
+    )
+    disconnect.add_argument(
+        "--confirm", required=True, metavar="WORD", help="the word `disconnect`, to confirm"
+    )
+    disconnect.add_argument("--json", action="store_true")
     return parser
 
 
@@ -174,6 +189,132 @@ def format_status(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+class _ProgressLines:
+    """Progress on stderr: one line a second, rewritten in place on a terminal."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.dirty = False
+
+    def __call__(self, event: Any) -> None:
+        import time
+
+        from connector.events import Activity, Progress, Waiting
+
+        now = time.monotonic()
+        if isinstance(event, Progress):
+            if now - self.last < 1 and event.done != event.total:
+                return
+            self.last = now
+            eta = "" if event.eta is None else f", about {_duration(event.eta)} left"
+            line = f"{event.job}: {event.step} {event.done}/{event.total}{eta}"
+            self._write(line, transient=True)
+        elif isinstance(event, Waiting) and event.seconds >= 1:
+            self._write(
+                f"waiting {_duration(event.seconds)} for Mirakl Connect's next "
+                f"{event.operation} slot",
+                transient=True,
+            )
+        elif isinstance(event, Activity):
+            self._write(event.message, transient=False)
+
+    def _write(self, line: str, *, transient: bool) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[K" + line + ("" if transient else "\n"))
+        else:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def _run_job(make: Callable[[], Any]) -> Any:
+    """Run a job coroutine; SIGTERM and SIGHUP stop it like Ctrl+C: journaled, resumable."""
+    import signal
+
+    from connector.errors import JobInterrupted
+
+    async def runner() -> Any:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(signum, task.cancel)
+        return await make()
+
+    try:
+        return asyncio.run(runner())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        raise JobInterrupted(
+            "Stopped part-way; everything done so far is recorded.",
+            "Run the same command again to resume.",
+        ) from None
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from connector.services.sync import run_sync
+
+    engine = _engine()
+    progress = _ProgressLines()
+    try:
+        report = _run_job(lambda: run_sync(engine, on_event=progress))
+    finally:
+        progress.close()
+        engine.close()
+    if args.json:
+        _print_json(report.to_dict())
+    elif report.disabled:
+        print("Sync Product is off in Product Settings: nothing was pushed.")
+    else:
+        print(
+            f"Sync done: {report.pushed} pushed, {report.unchanged} unchanged, "
+            f"{report.zeroed} set to 0, {report.failed} failed, {report.skipped} skipped "
+            f"({report.calls} call(s), {report.seconds:.1f}s)."
+        )
+        for reason, count in report.skipped_reasons.items():
+            print(f"  skipped {count}: {reason}")
+    return EXIT_OK if report.failed == 0 else EXIT_FAILED
+
+
+def cmd_disconnect(args: argparse.Namespace) -> int:
+    from connector.services.disconnect import confirmation_ok, run_disconnect
+
+    if not confirmation_ok(args.confirm):
+        raise UsageError(
+            "Confirmation refused: pass --confirm disconnect (the word, in lower case).",
+            "Nothing was changed.",
+        )
+    engine = _engine()
+    progress = _ProgressLines()
+    try:
+        receipt = _run_job(
+            lambda: run_disconnect(engine, args.catalog, args.confirm, on_event=progress)
+        )
+    finally:
+        progress.close()
+        engine.close()
+    if args.json:
+        _print_json(receipt.to_dict())
+    else:
+        print("\n".join(receipt.lines()))
+    return EXIT_OK
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from connector.sandbox.server import SandboxServers
     from connector.settings import Settings
@@ -235,6 +376,8 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "sandbox": cmd_sandbox,
     "connect": cmd_connect,
     "status": cmd_status,
+    "sync": cmd_sync,
+    "disconnect": cmd_disconnect,
 }
 
 

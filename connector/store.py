@@ -100,6 +100,7 @@ class LedgerRow:
     state: str
     last_error: str | None = None
     on_mirakl: bool = False
+    seen_pass: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +453,7 @@ def _ledger_row(row: sqlite3.Row) -> LedgerRow:
         state=row["state"],
         last_error=row["last_error"],
         on_mirakl=bool(row["on_mirakl"]),
+        seen_pass=int(row["seen_pass"]),
     )
 
 

@@ -402,18 +402,20 @@ class Catalog:
     def _traits(self, n: int) -> tuple[str, str, bool, int]:
         """(type, status, has SKU, variation count): the draws a listing may need to scan."""
         kind = "variable" if _draw(self.seed, n, _S_KIND) < SHARE_VARIABLE else "simple"
-        roll = _draw(self.seed, n, _S_STATUS)
-        if roll < SHARE_DRAFT:
-            status = "draft"
-        elif roll < SHARE_DRAFT + SHARE_PRIVATE:
-            status = "private"
-        elif roll < SHARE_DRAFT + SHARE_PRIVATE + SHARE_PENDING:
-            status = "pending"
-        else:
-            status = "publish"
+        status = self._generated_status(n)
         has_sku = _draw(self.seed, n, _S_SKU) >= SHARE_NO_SKU
         count = 2 + int(_draw(self.seed, n, _S_VARIATIONS) * 3) if kind == "variable" else 0
         return kind, status, has_sku, count
+
+    def _generated_status(self, n: int) -> str:
+        roll = _draw(self.seed, n, _S_STATUS)
+        if roll < SHARE_DRAFT:
+            return "draft"
+        if roll < SHARE_DRAFT + SHARE_PRIVATE:
+            return "private"
+        if roll < SHARE_DRAFT + SHARE_PRIVATE + SHARE_PENDING:
+            return "pending"
+        return "publish"
 
     def _status(self, product_id: int) -> str:
         fields = self._added.get(product_id) or self._product_fields.get(product_id) or {}
@@ -422,7 +424,7 @@ class Catalog:
         if product_id in self._added:
             return "publish"
         n = self._generated_index(product_id)
-        return self._traits(n)[1] if n is not None else ""
+        return self._generated_status(n) if n is not None else ""
 
     def _rng(self, n: int) -> random.Random:
         return random.Random(_splitmix64(int(_draw(self.seed, n, _S_RNG) * 2**53)))

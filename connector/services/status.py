@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector.engine import MIRAKL, WOOCOMMERCE, Engine
+from connector.jobs import settle_dead_jobs
 from connector.store import Account
 
 
@@ -30,7 +31,7 @@ def status(engine: Engine) -> dict[str, Any]:
 
     options = ProductOptions.from_dict(store.get_setting("product_options", {}))
     counts = store.ledger_counts()
-    job = store.open_job()
+    job = settle_dead_jobs(store)
     return {
         "mirakl": _account(store.account(MIRAKL)),
         "woocommerce": _account(store.account(WOOCOMMERCE)),

@@ -1,0 +1,714 @@
+"""WooCommerce REST API v3 client: store check, credential check, product and variation pages.
+
+Authentication as WooCommerce documents it: `https://` stores get HTTP Basic, falling back to
+the query-string form (`consumer_key`, `consumer_secret`) when the host strips the
+Authorization header; `http://` stores get OAuth 1.0a one-legged (HMAC-SHA256, signed by
+oauthlib, parameters in the query string, body not signed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator, Generator
+from types import TracebackType
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import httpx
+from oauthlib import oauth1
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    retry_if_result,
+    stop_after_attempt,
+)
+
+from connector import redact
+from connector.clients.http import TIMEOUT, make_client
+from connector.errors import (
+    ConnectorError,
+    CredentialsRefused,
+    RemoteRejected,
+    RemoteUnavailable,
+    UsageError,
+)
+from connector.secret import Secret
+
+log = logging.getLogger("connector.woocommerce")
+
+API: Final = "/wp-json/wc/v3"
+AUTH_MODES: Final = ("basic", "query", "oauth1")
+KEYS_PAGE: Final = "WordPress admin › WooCommerce › Settings › Advanced › REST API"
+_URL_EXAMPLE: Final = "e.g. https://shop.example.com"
+_FIREWALL_STATUSES: Final = frozenset({403, 406, 409, 429, 503, *range(520, 531)})
+_FIREWALL_MARKERS: Final = (
+    "cloudflare", "cf-ray", "sucuri", "wordfence", "imunify", "captcha", "attention required",
+    "access denied", "request blocked", "mod_security", "incapsula", "akamai",
+)
+
+# WooCommerce answers every credential problem with the same code
+# (woocommerce_rest_authentication_error); only its English message tells them apart.
+# Fragment of the message (lower case) -> (message, hint). Anything else: the generic refusal.
+_AUTH_REFUSALS: Final[tuple[tuple[str, str, str], ...]] = (
+    (
+        "consumer key is invalid",
+        "WooCommerce does not know this consumer key.",
+        f"Check the key (it starts with ck_) in {KEYS_PAGE}.",
+    ),
+    (
+        "consumer secret is invalid",
+        "The consumer secret does not match this key.",
+        f"WooCommerce shows the secret only once, when the key is created; if it is lost, "
+        f"create a new key in {KEYS_PAGE}.",
+    ),
+    (
+        "provided signature does not match",
+        "The consumer secret does not match this key (the OAuth signature was refused).",
+        f"Check the secret (it starts with cs_); if it is right, the store may see another "
+        f"address than the one given (a proxy): try its https:// URL. Keys: {KEYS_PAGE}.",
+    ),
+    (
+        "does not have write permissions",
+        "This key is read-only; create a Read/Write key.",
+        f"{KEYS_PAGE} › Add key, Permissions: Read/Write.",
+    ),
+    (
+        "does not have read permissions",
+        "This key is write-only; create a Read/Write key.",
+        f"{KEYS_PAGE} › Add key, Permissions: Read/Write.",
+    ),
+    (
+        "invalid timestamp",
+        "The store refused the request's time: this computer's clock and the server's differ "
+        "by more than 15 minutes.",
+        "Set the clock of this computer (or ask the host to fix the server's), then try again.",
+    ),
+    (
+        "nonce has already been used",
+        "The store refused a repeated request signature (OAuth nonce).",
+        "Try again; if it keeps happening, use the store's https:// address.",
+    ),
+)
+
+
+# --- the store URL ------------------------------------------------------------------------
+
+
+def normalize_store_url(text: str) -> str:
+    """The store's base URL: `https://` added when no scheme, no trailing slash, and a pasted
+    `/wp-json…` or `/wp-admin…` tail cut off. Anything unusable is a UsageError."""
+    raw = (text or "").strip()
+    if not raw:
+        raise UsageError("The store URL is empty.", f"Give the shop's address, {_URL_EXAMPLE}.")
+    if any(ch.isspace() for ch in raw):
+        raise UsageError(f"The store URL {raw!r} contains spaces.", f"Use {_URL_EXAMPLE}.")
+    if raw.startswith("//"):
+        raw = "https:" + raw
+    elif "://" not in raw:
+        scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):(?!\d)", raw)
+        if scheme:
+            raise UsageError(
+                f"The store URL must start with https:// or http://, not {scheme.group(1)}:.",
+                f"Use {_URL_EXAMPLE}.",
+            )
+        raw = "https://" + raw
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"The store URL {raw!r} is malformed.", f"Use {_URL_EXAMPLE}.") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise UsageError(
+            f"The store URL must start with https:// or http://, not {scheme}://.",
+            f"Use {_URL_EXAMPLE}.",
+        )
+    if "@" in parts.netloc:
+        raise UsageError(
+            "The store URL must not contain a user name or password.",
+            "Give only the shop's address; the key and secret are asked for separately.",
+        )
+    host = (parts.hostname or "").lower()
+    if not _valid_host(host):
+        raise UsageError(f"The store URL {raw!r} has no valid host name.", f"Use {_URL_EXAMPLE}.")
+    path = parts.path
+    tail = re.search(r"/(wp-json|wp-admin)(/|$)", path)
+    if tail:
+        path = path[: tail.start()]
+    elif parts.query or parts.fragment:
+        raise UsageError(
+            "The store URL must not contain '?' or '#'.", f"Give only the shop's address, "
+            f"{_URL_EXAMPLE}."
+        )
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
+        netloc += f":{port}"
+    return f"{scheme}://{netloc}{path.rstrip('/')}"
+
+
+def _valid_host(host: str) -> bool:
+    if not host:
+        return False
+    if ":" in host:  # IPv6, already stripped of its brackets by urlsplit
+        return bool(re.fullmatch(r"[0-9a-f:.]+", host))
+    labels = host.rstrip(".").split(".")
+    return all(re.fullmatch(r"[^\W_]([\w-]{0,61}[^\W_])?", label) for label in labels)
+
+
+# --- authentication -----------------------------------------------------------------------
+
+
+class QueryAuth(httpx.Auth):
+    """Key and secret in the query string, for https hosts that strip the Authorization header.
+    The secret is then in the URL: the http log hook blanks it (connector.clients.http)."""
+
+    def __init__(self, key: Secret, secret: Secret) -> None:
+        self._key = key
+        self._secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.url = request.url.copy_merge_params(
+            {"consumer_key": self._key.reveal(), "consumer_secret": self._secret.reveal()}
+        )
+        yield request
+
+
+class OAuth1Auth(httpx.Auth):
+    """OAuth 1.0a one-legged, HMAC-SHA256, parameters in the query string, body not signed.
+    Every send (each retry too) gets a fresh nonce and timestamp."""
+
+    def __init__(self, key: Secret, secret: Secret) -> None:
+        self._key = key
+        self._secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        client = oauth1.Client(
+            self._key.reveal(),
+            client_secret=self._secret.reveal(),
+            signature_method=oauth1.SIGNATURE_HMAC_SHA256,
+            signature_type=oauth1.SIGNATURE_TYPE_QUERY,
+        )
+        signed_url, _headers, _body = client.sign(str(request.url), http_method=request.method)
+        request.url = httpx.URL(signed_url)
+        yield request
+
+
+# --- the client ---------------------------------------------------------------------------
+
+
+class WooClient:
+    """One WooCommerce store: one keep-alive httpx client, at most `concurrency` requests in
+    flight, transient failures (5xx, 429, timeouts, dropped connections) retried."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        consumer_key: Secret,
+        consumer_secret: Secret,
+        auth_mode: str | None = None,
+        concurrency: int = 4,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: float | None = None,
+        attempts: int = 4,
+        retry_wait: float = 0.5,
+        max_retry_wait: float = 10.0,
+    ) -> None:
+        self.url = normalize_store_url(url)
+        self.consumer_key = Secret(consumer_key)
+        self.consumer_secret = Secret(consumer_secret)
+        redact.register(self.consumer_key)
+        redact.register(self.consumer_secret)
+        if auth_mode is None:
+            auth_mode = "basic" if self.url.startswith("https://") else "oauth1"
+        if auth_mode not in AUTH_MODES:
+            raise UsageError(
+                f"Unknown WooCommerce auth mode {auth_mode!r}.",
+                f"Use one of {', '.join(AUTH_MODES)}.",
+            )
+        self.auth_mode = auth_mode
+        self.concurrency = max(1, concurrency)
+        self.total_products: int | None = None  # X-WP-Total of the last product listing
+        self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0)) if timeout else TIMEOUT
+        self._attempts = max(1, attempts)
+        self._retry_wait = retry_wait
+        self._max_retry_wait = max_retry_wait
+        self._slots = asyncio.Semaphore(self.concurrency)
+        self._http = make_client(
+            base_url=self.url,
+            transport=transport,
+            timeout=self._timeout,
+            limits=httpx.Limits(
+                max_connections=self.concurrency, max_keepalive_connections=self.concurrency
+            ),
+        )
+
+    async def __aenter__(self) -> WooClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- checks ---------------------------------------------------------------------------
+
+    async def check_store(self) -> dict[str, Any]:
+        """`GET /wp-json/`: a WordPress REST index whose namespaces include wc/v3."""
+        response = await self._call("GET", "/wp-json/", signed=False)
+        if response.is_redirect:
+            target = response.headers.get("location", "")
+            try:
+                moved = normalize_store_url(str(response.url.join(target))) if target else ""
+            except UsageError:
+                moved = ""
+            moved = moved or "another address"
+            raise RemoteUnavailable(
+                f"{self.url} redirects to {moved}.", f"Connect with the URL {moved} instead."
+            )
+        data = self._json(response, stage="index")
+        if response.status_code >= 500:
+            raise self._api_error(response, data if isinstance(data, dict) else {})
+        if not response.is_success:
+            if isinstance(data, dict) and data.get("code"):
+                raise RemoteUnavailable(
+                    f"{self.url} refuses its REST API to visitors ({data.get('code')}: "
+                    f"{self._server_text(data.get('message'))}).",
+                    "A security plugin is probably blocking /wp-json/; allow the WooCommerce "
+                    "REST API in its settings.",
+                )
+            raise self._not_wordpress()
+        if not isinstance(data, dict) or not isinstance(data.get("namespaces"), list):
+            raise self._not_wordpress()
+        if "wc/v3" not in data["namespaces"]:
+            raise self._woocommerce_inactive()
+        return data
+
+    async def check_credentials(self) -> dict[str, Any]:
+        """Read products with the key, prove write permission with an empty batch, then read
+        the store's version, currency and language (optional: some hosts refuse that call)."""
+        await self._json_call("GET", f"{API}/products", params={"per_page": 1})
+        await self._json_call("POST", f"{API}/products/batch", json={})
+        details: dict[str, Any] = {"wc_version": None, "currency": None, "language": None}
+        try:
+            status = await self._json_call(
+                "GET",
+                f"{API}/system_status",
+                params={"_fields": "environment.version,environment.language,settings.currency"},
+            )
+        except ConnectorError as error:
+            log.warning("system_status unavailable, connecting without it: %s", error)
+            status = {}
+        if isinstance(status, dict):
+            environment = _dict(status.get("environment"))
+            settings = _dict(status.get("settings"))
+            details.update(
+                wc_version=environment.get("version"),
+                language=environment.get("language"),
+                currency=settings.get("currency"),
+            )
+        details.update(permission="read_write", auth_mode=self.auth_mode)
+        return details
+
+    async def connect(self) -> dict[str, Any]:
+        """Both checks; the account's display details (no secret among them)."""
+        index = await self.check_store()
+        details = await self.check_credentials()
+        return {
+            "url": self.url,
+            "store_name": html.unescape(str(index.get("name") or "")).strip(),
+            "wc_version": details["wc_version"],
+            "currency": details["currency"],
+            "language": details["language"],
+            "key_last7": self.consumer_key.last(7),
+            "permission": details["permission"],
+            "auth_mode": self.auth_mode,
+        }
+
+    # --- catalog --------------------------------------------------------------------------
+
+    async def iter_product_pages(
+        self, *, status: str = "any", per_page: int = 100
+    ) -> AsyncIterator[list[dict[str, Any]]]:
+        """Product pages in id order. Page 1 tells how many pages there are; the rest are
+        fetched with at most `concurrency` in flight and yielded in order, so memory holds
+        only about `concurrency` pages at a time."""
+        path = f"{API}/products"
+
+        def params(page: int) -> dict[str, Any]:
+            return {"per_page": per_page, "page": page, "status": status,
+                    "orderby": "id", "order": "asc"}
+
+        first, total_pages, total = await self._page(path, params(1))
+        self.total_products = total
+        if first:
+            yield first
+        if total_pages is None:  # no X-WP-TotalPages (a proxy dropped it): one page at a time
+            page, items = 1, first
+            while len(items) >= per_page:
+                page += 1
+                items, _, _ = await self._page(path, params(page))
+                if items:
+                    yield items
+            return
+        window: deque[asyncio.Task[tuple[list[dict[str, Any]], int | None, int | None]]] = deque()
+        next_page = 2
+        try:
+            while True:
+                while len(window) < self.concurrency and next_page <= total_pages:
+                    window.append(asyncio.create_task(self._page(path, params(next_page))))
+                    next_page += 1
+                if not window:
+                    return
+                items, pages, total = await window.popleft()
+                if pages is not None and pages > total_pages:  # products added meanwhile
+                    total_pages = pages
+                if total is not None:
+                    self.total_products = total
+                if items:
+                    yield items
+        finally:
+            for task in window:
+                task.cancel()
+            await asyncio.gather(*window, return_exceptions=True)
+
+    async def list_variations(self, product_id: int) -> list[dict[str, Any]]:
+        """Every variation of a variable product (all pages), in id order."""
+        path = f"{API}/products/{int(product_id)}/variations"
+        variations: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            items, total_pages, _ = await self._page(
+                path, {"per_page": 100, "page": page, "orderby": "id", "order": "asc"}
+            )
+            variations.extend(items)
+            if total_pages is None and len(items) < 100:
+                break
+            if total_pages is not None and page >= total_pages:
+                break
+            page += 1
+        return variations
+
+    async def get_product(self, product_id: int) -> dict[str, Any]:
+        data = await self._json_call("GET", f"{API}/products/{int(product_id)}")
+        if not isinstance(data, dict):
+            raise self._unexpected("a product")
+        return data
+
+    # --- requests -------------------------------------------------------------------------
+
+    async def _page(
+        self, path: str, params: dict[str, Any]
+    ) -> tuple[list[dict[str, Any]], int | None, int | None]:
+        response = await self._call("GET", path, params=params)
+        data = self._checked_json(response)
+        if not isinstance(data, list):
+            raise self._unexpected("a list")
+        return data, _int_header(response, "X-WP-TotalPages"), _int_header(response, "X-WP-Total")
+
+    async def _json_call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
+        response = await self._call(method, path, params=params, json=json)
+        return self._checked_json(response)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        signed: bool = True,
+    ) -> httpx.Response:
+        """Sends with retries; with Basic, falls back once to the query-string form when the
+        host dropped the header (WooCommerce then sees no credentials: *_cannot_*)."""
+        response = await self._send(method, path, params, json, signed)
+        if signed and self.auth_mode == "basic" and _credentials_missing(response):
+            log.info("Basic credentials did not reach WooCommerce; trying the query-string form")
+            self.auth_mode = "query"
+            retried = await self._send(method, path, params, json, signed)
+            if _credentials_missing(retried):
+                self.auth_mode = "basic"  # not a stripped header after all
+                return response
+            log.info("The host strips the Authorization header; using the query-string form")
+            return retried
+        return response
+
+    async def _send(
+        self, method: str, path: str, params: dict[str, Any] | None, json: Any, signed: bool
+    ) -> httpx.Response:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=self._wait,
+            retry=retry_if_exception(_transient_error) | retry_if_result(_transient_response),
+            retry_error_callback=_last_outcome,
+            before_sleep=_log_retry,
+        )
+        try:
+            return await retrying(self._send_once, method, path, params, json, signed)
+        except httpx.TransportError as error:
+            raise self._transport_error(error) from error
+
+    async def _send_once(
+        self, method: str, path: str, params: dict[str, Any] | None, json: Any, signed: bool
+    ) -> httpx.Response:
+        async with self._slots:
+            return await self._http.request(
+                method, path, params=params, json=json, auth=self._auth() if signed else None
+            )
+
+    def _auth(self) -> httpx.Auth:
+        if self.auth_mode == "oauth1":
+            return OAuth1Auth(self.consumer_key, self.consumer_secret)
+        if self.auth_mode == "query":
+            return QueryAuth(self.consumer_key, self.consumer_secret)
+        return httpx.BasicAuth(self.consumer_key.reveal(), self.consumer_secret.reveal())
+
+    def _wait(self, state: RetryCallState) -> float:
+        outcome = state.outcome
+        if outcome is not None and not outcome.failed:
+            retry_after = _retry_after(outcome.result())
+            if retry_after is not None:
+                return min(retry_after, self._max_retry_wait)
+        return min(self._retry_wait * 2 ** (state.attempt_number - 1), self._max_retry_wait)
+
+    # --- answers --------------------------------------------------------------------------
+
+    def _json(self, response: httpx.Response, *, stage: str) -> Any:
+        """The body as JSON, or the error an HTML/other answer means at this stage."""
+        content_type = response.headers.get("content-type", "").lower()
+        if "html" in content_type or _starts_like_html(response.content):
+            if stage == "index" and not _looks_like_firewall(response):
+                raise self._not_wordpress()
+            raise self._firewall(response)
+        try:
+            return response.json()
+        except ValueError:
+            # PHP notices printed before the JSON are common on shared hosts.
+            text = response.text
+            start = min((i for i in (text.find("{"), text.find("[")) if i >= 0), default=-1)
+            if start > 0:
+                try:
+                    return httpx.Response(200, content=text[start:].encode()).json()
+                except ValueError:
+                    pass
+        if stage == "index":
+            raise self._not_wordpress()
+        raise RemoteUnavailable(
+            f"{self.url} answered HTTP {response.status_code} with something that is not JSON.",
+            "Try again later; if it keeps happening, ask the host whether a proxy rewrites "
+            "/wp-json/ answers.",
+        )
+
+    def _checked_json(self, response: httpx.Response) -> Any:
+        data = self._json(response, stage="api")
+        if response.is_success:
+            return data
+        raise self._api_error(response, data if isinstance(data, dict) else {})
+
+    def _api_error(self, response: httpx.Response, body: dict[str, Any]) -> ConnectorError:
+        status = response.status_code
+        code = str(body.get("code") or "")
+        message = self._server_text(body.get("message"))
+        if code in (
+            "woocommerce_rest_authentication_error",
+            "woocommerce_rest_authentication_missing_parameter",
+        ):
+            lowered = message.lower()
+            for fragment, text, hint in _AUTH_REFUSALS:
+                if fragment in lowered:
+                    return CredentialsRefused(text, hint, code=code)
+            return CredentialsRefused(
+                f"WooCommerce refused the API key: {message or code}.",
+                f"Check the key and secret in {KEYS_PAGE}.",
+                code=code,
+            )
+        if code.startswith("woocommerce_rest_cannot_") or status in (401, 403):
+            return CredentialsRefused(
+                "The store did not accept the key for this request "
+                f"({code or f'HTTP {status}'}).",
+                "The key must belong to a user with the Administrator or Shop manager role; "
+                f"create one in {KEYS_PAGE}.",
+                code=code or None,
+            )
+        if code == "rest_no_route":
+            return self._woocommerce_inactive()
+        if status >= 500 or status == 429:
+            return RemoteUnavailable(
+                f"{self.url} answered HTTP {status}{f' ({message})' if message else ''}.",
+                "The store is overloaded or failing; try again later.",
+                code=code or None,
+            )
+        return RemoteRejected(
+            f"WooCommerce refused the request: {message or f'HTTP {status}'}",
+            code=code or None,
+            status=status,
+        )
+
+    # --- errors ---------------------------------------------------------------------------
+
+    def _server_text(self, value: Any) -> str:
+        """A server-provided message, made one short line (and scrubbed, to be safe)."""
+        text = " ".join(html.unescape(str(value or "")).split())
+        text = re.sub(r"<[^>]+>", "", text)
+        return redact.scrub(text[:200])
+
+    def _not_wordpress(self) -> RemoteUnavailable:
+        return RemoteUnavailable(
+            f"{self.url} is not a WordPress site (no REST API at /wp-json/).",
+            f"Check the URL: it is the address of the shop's home page, {_URL_EXAMPLE}.",
+        )
+
+    def _woocommerce_inactive(self) -> RemoteUnavailable:
+        return RemoteUnavailable(
+            f"WordPress answers at {self.url}, but WooCommerce is not active there "
+            "(no wc/v3 REST API).",
+            "Install and activate WooCommerce in WordPress admin › Plugins, then try again.",
+        )
+
+    def _firewall(self, response: httpx.Response) -> RemoteUnavailable:
+        return RemoteUnavailable(
+            f"{self.url} answered an HTML page (HTTP {response.status_code}) instead of the "
+            "REST API's JSON: a firewall or CDN is blocking the connector.",
+            "Allow requests to /wp-json/ from this server in the firewall, CDN (e.g. "
+            "Cloudflare WAF) or security plugin, then try again.",
+        )
+
+    def _unexpected(self, expected: str) -> RemoteUnavailable:
+        return RemoteUnavailable(
+            f"{self.url} answered something else than {expected} where WooCommerce sends one.",
+            "Check that the URL is the shop's address and that no plugin rewrites the REST API.",
+        )
+
+    def _transport_error(self, error: httpx.TransportError) -> RemoteUnavailable:
+        reason = redact.scrub(str(error) or type(error).__name__)
+        reason = re.sub(r"\s*\(_ssl\.c:\d+\)", "", reason).rstrip(".")
+        if isinstance(error, httpx.TimeoutException):
+            seconds = self._timeout.read or self._timeout.connect
+            return RemoteUnavailable(
+                f"{self.url} did not answer in time ({seconds:g} s).",
+                "The store may be overloaded; try again later.",
+            )
+        if _is_tls_error(error):
+            return RemoteUnavailable(
+                f"No secure connection to {self.url}: {reason}.",
+                "The store's HTTPS certificate is not valid for this address (or the port "
+                "does not speak HTTPS); check the URL, or ask the host to fix the certificate.",
+            )
+        if isinstance(error, httpx.ConnectError):
+            return RemoteUnavailable(
+                f"Cannot reach {self.url}: {reason}.",
+                "Check the URL and this computer's network connection.",
+            )
+        return RemoteUnavailable(
+            f"The connection to {self.url} failed: {reason}.",
+            "Try again; if it keeps happening, check the network or ask the host.",
+        )
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _error_code(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("code") or "") if isinstance(body, dict) else ""
+
+
+def _credentials_missing(response: httpx.Response) -> bool:
+    return response.status_code == 401 and _error_code(response).startswith(
+        "woocommerce_rest_cannot_"
+    )
+
+
+def _transient_response(response: httpx.Response) -> bool:
+    return response.status_code >= 500 or response.status_code == 429
+
+
+def _transient_error(error: BaseException) -> bool:
+    if not isinstance(error, httpx.TransportError):
+        return False
+    # A refused certificate does not get better by asking again.
+    return not _is_tls_error(error) and not isinstance(error, httpx.UnsupportedProtocol)
+
+
+def _is_tls_error(error: BaseException) -> bool:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        text = str(seen)
+        if "SSL" in text or "CERTIFICATE" in text.upper() or "TLS" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _last_outcome(state: RetryCallState) -> httpx.Response:
+    """After the last attempt: the last answer (a 5xx becomes its own error) or its exception."""
+    assert state.outcome is not None
+    return state.outcome.result()
+
+
+def _log_retry(state: RetryCallState) -> None:
+    outcome = state.outcome
+    if outcome is None:
+        return
+    what = (
+        type(outcome.exception()).__name__
+        if outcome.failed
+        else f"HTTP {outcome.result().status_code}"
+    )
+    log.info("WooCommerce request failed (%s), attempt %d; retrying", what, state.attempt_number)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "").strip()
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    try:
+        return int(response.headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def _starts_like_html(content: bytes) -> bool:
+    head = content[:200].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def _looks_like_firewall(response: httpx.Response) -> bool:
+    if response.status_code in _FIREWALL_STATUSES:
+        return True
+    headers = " ".join(f"{k}: {v}" for k, v in response.headers.items()).lower()
+    body = response.text[:4000].lower()
+    return any(marker in headers or marker in body for marker in _FIREWALL_MARKERS)

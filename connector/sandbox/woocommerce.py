@@ -1,0 +1,535 @@
+"""A WooCommerce store as its REST API v3 behaves: the WordPress index, products, variations,
+both authentication modes and the documented error bodies.
+
+Authentication follows WooCommerce's `WC_REST_Authentication`: over https (the ASGI scope's
+scheme) HTTP Basic with the key and secret, or the same two in the query string; otherwise
+(and as a fallback over https) OAuth 1.0a one-legged in the query string, verified with
+oauthlib against the URL as the client saw it (scheme + Host header + path + query).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from oauthlib.common import Request as OAuthRequest
+from oauthlib.oauth1.rfc5849 import signature as oauth_signature
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from connector.sandbox.catalog import Catalog
+from connector.sandbox.faults import FaultMiddleware, Faults
+
+DEMO_CONSUMER_KEY = "ck_4f1c2e9a7b3d5f6081a2c4e6b8d0f1a3c5e7a9b2"
+DEMO_CONSUMER_SECRET = "cs_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
+READ_ONLY_CONSUMER_KEY = "ck_0a1b2c3d4e5f60718293a4b5c6d7e8f901234567"
+READ_ONLY_CONSUMER_SECRET = "cs_76543210fedcba9876543210fedcba9876543210"
+
+OAUTH_WINDOW = 15 * 60  # seconds either side of the server's clock, as WooCommerce allows
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_OAUTH_PARAMS = (
+    "oauth_consumer_key",
+    "oauth_timestamp",
+    "oauth_nonce",
+    "oauth_signature",
+    "oauth_signature_method",
+)
+_STATUS_ENUM = ("any", "future", "trash", "draft", "pending", "private", "publish")
+
+_FIREWALL_PAGE = """<!DOCTYPE html>
+<html lang="en-US"><head><title>Attention Required! | Cloudflare</title>
+<meta charset="UTF-8"><meta name="robots" content="noindex, nofollow"></head>
+<body><div id="cf-wrapper"><div id="cf-error-details">
+<h1>Sorry, you have been blocked</h1>
+<h2>You are unable to access this website</h2>
+<p>This website is using a security service to protect itself from online attacks.</p>
+<p>Cloudflare Ray ID: <strong>8c2f3d4e5a6b7c8d</strong></p>
+</div></div></body></html>
+"""
+_NOT_FOUND_PAGE = """<!DOCTYPE html>
+<html lang="en-US"><head><title>Page not found &#8211; {name}</title></head>
+<body class="error404"><h1>Oops! That page can&rsquo;t be found.</h1></body></html>
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One request the sandbox answered (the path carries no query, so no credential)."""
+
+    method: str
+    path: str
+    status: int
+    time: float
+
+
+class _WooError(Exception):
+    """A WP_Error on its way out: becomes `{"code","message","data":{"status"}}`."""
+
+    def __init__(self, status: int, code: str, message: str, **data: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(
+            {"code": self.code, "message": self.message,
+             "data": {"status": self.status, **self.data}},
+            status_code=self.status,
+        )
+
+
+def _auth_error(message: str) -> _WooError:
+    return _WooError(401, "woocommerce_rest_authentication_error", message)
+
+
+class WooSandbox:
+    """A WooCommerce store for tests and the demo; `.app` is the ASGI application.
+
+    `strip_authorization`, `html_firewall` and `woocommerce_active` are read on every request,
+    so a test may flip them between calls. `.calls` logs every answered request.
+    """
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog | None = None,
+        keys: dict[str, tuple[str, str]] | None = None,
+        store_name: str = "Demo Store",
+        woocommerce_active: bool = True,
+        strip_authorization: bool = False,
+        html_firewall: bool = False,
+        faults: Faults | None = None,
+        wc_version: str = "9.4.2",
+        currency: str = "EUR",
+        language: str = "en_US",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.catalog = catalog if catalog is not None else Catalog(200)
+        self.keys: dict[str, tuple[str, str]] = dict(keys) if keys is not None else {
+            DEMO_CONSUMER_KEY: (DEMO_CONSUMER_SECRET, "read_write")
+        }
+        self.store_name = store_name
+        self.woocommerce_active = woocommerce_active
+        self.strip_authorization = strip_authorization
+        self.html_firewall = html_firewall
+        self.faults = faults
+        self.wc_version = wc_version
+        self.currency = currency
+        self.language = language
+        self.calls: list[Call] = []
+        self._clock = clock
+        self._nonces: dict[str, dict[str, float]] = {}  # key -> nonce -> timestamp
+
+        routes = [
+            Route("/wp-json", self._index, methods=["GET", "HEAD"]),
+            Route("/wp-json/", self._index, methods=["GET", "HEAD"]),
+            Route("/wp-json/wc/v3/products", self._list_products, methods=["GET", "HEAD"]),
+            Route("/wp-json/wc/v3/products/batch", self._batch, methods=["POST", "PUT", "PATCH"]),
+            Route("/wp-json/wc/v3/products/{id:int}", self._get_product, methods=["GET", "HEAD"]),
+            Route(
+                "/wp-json/wc/v3/products/{id:int}/variations",
+                self._list_variations,
+                methods=["GET", "HEAD"],
+            ),
+            Route(
+                "/wp-json/wc/v3/products/{id:int}/variations/{variation_id:int}",
+                self._get_variation,
+                methods=["GET", "HEAD"],
+            ),
+            Route("/wp-json/wc/v3/system_status", self._system_status, methods=["GET", "HEAD"]),
+            Route("/{path:path}", self._no_route, methods=ALL_METHODS),
+        ]
+        inner: Any = Starlette(routes=routes)
+        inner.router.redirect_slashes = False
+        self._inner = inner
+        app: Any = inner
+        if faults is not None:
+            app = FaultMiddleware(app, faults)
+        self._wrapped = app
+        self.app: Any = _LoggedApp(self)
+
+    # --- ASGI -----------------------------------------------------------------------------
+
+    async def _serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Logs the call, plays the firewall when asked, then the store itself."""
+        if scope["type"] != "http":
+            await self._wrapped(scope, receive, send)
+            return
+        status_holder: list[int] = [0]
+
+        async def logging_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status_holder[0] = int(message["status"])
+            await send(message)
+
+        try:
+            if self.html_firewall:
+                page = HTMLResponse(
+                    _FIREWALL_PAGE,
+                    status_code=403,
+                    headers={"server": "cloudflare", "cf-ray": "8c2f3d4e5a6b7c8d-CDG"},
+                )
+                await page(scope, receive, logging_send)
+            else:
+                await self._wrapped(scope, receive, logging_send)
+        finally:
+            self.calls.append(
+                Call(scope["method"], scope["path"], status_holder[0], time.time())
+            )
+
+    # --- routes ---------------------------------------------------------------------------
+
+    async def _index(self, request: Request) -> Response:
+        base = _base_url(request)
+        namespaces = ["oembed/1.0", "wp/v2", "wp-site-health/v1", "wp-block-editor/v1"]
+        if self.woocommerce_active:
+            namespaces[1:1] = ["wc/store/v1", "wc/v1", "wc/v2", "wc/v3", "wc-admin"]
+        return JSONResponse(
+            {
+                "name": self.store_name,
+                "description": "Just another WordPress site",
+                "url": base,
+                "home": base,
+                "gmt_offset": "0",
+                "timezone_string": "UTC",
+                "namespaces": namespaces,
+                "authentication": {},
+                "routes": {},
+                "site_logo": 0,
+                "site_icon": 0,
+                "site_icon_url": "",
+                "_links": {"help": [{"href": "https://developer.wordpress.org/rest-api/"}]},
+            }
+        )
+
+    async def _list_products(self, request: Request) -> Response:
+        try:
+            self._guard(request, "GET")
+            per_page, page = _paging(request)
+            status = request.query_params.get("status", "any")
+            if status not in _STATUS_ENUM:
+                raise _invalid_param(
+                    "status", f"status is not one of {', '.join(_STATUS_ENUM[:-1])}, and publish."
+                )
+            self._require_user(request, "woocommerce_rest_cannot_view",
+                               "Sorry, you cannot list resources.")
+        except _WooError as error:
+            return error.response()
+        ids = self.catalog.product_ids(status)
+        descending = request.query_params.get("order", "desc").lower() != "asc"
+        window = _page_of(ids, per_page, page, descending=descending)
+        base = _base_url(request)
+        items = [self.catalog.product(pid, base_url=base) for pid in window]
+        return _collection(request, [i for i in items if i is not None], len(ids), per_page, page)
+
+    async def _get_product(self, request: Request) -> Response:
+        try:
+            self._guard(request, "GET")
+            self._require_user(request, "woocommerce_rest_cannot_view",
+                               "Sorry, you cannot view this resource.")
+            product = self.catalog.product(
+                int(request.path_params["id"]), base_url=_base_url(request)
+            )
+            if product is None:
+                raise _WooError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+        except _WooError as error:
+            return error.response()
+        return JSONResponse(product)
+
+    async def _list_variations(self, request: Request) -> Response:
+        try:
+            self._guard(request, "GET")
+            per_page, page = _paging(request)
+            self._require_user(request, "woocommerce_rest_cannot_view",
+                               "Sorry, you cannot list resources.")
+            product_id = int(request.path_params["id"])
+            if not self.catalog.has_product(product_id):
+                raise _WooError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+        except _WooError as error:
+            return error.response()
+        ids = self.catalog.variation_ids(product_id)
+        descending = request.query_params.get("order", "desc").lower() != "asc"
+        window = _page_of(ids, per_page, page, descending=descending)
+        base = _base_url(request)
+        items = [self.catalog.variation(product_id, vid, base_url=base) for vid in window]
+        return _collection(request, [i for i in items if i is not None], len(ids), per_page, page)
+
+    async def _get_variation(self, request: Request) -> Response:
+        try:
+            self._guard(request, "GET")
+            self._require_user(request, "woocommerce_rest_cannot_view",
+                               "Sorry, you cannot view this resource.")
+            variation = self.catalog.variation(
+                int(request.path_params["id"]),
+                int(request.path_params["variation_id"]),
+                base_url=_base_url(request),
+            )
+            if variation is None:
+                raise _WooError(404, "woocommerce_rest_product_variation_invalid_id",
+                                "Invalid ID.")
+        except _WooError as error:
+            return error.response()
+        return JSONResponse(variation)
+
+    async def _batch(self, request: Request) -> Response:
+        try:
+            self._guard(request, "POST")
+            self._require_user(request, "woocommerce_rest_cannot_batch",
+                               "Sorry, you are not allowed to batch manipulate this resource.")
+            raw = await request.body()
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                raise _WooError(400, "rest_invalid_json", "Invalid JSON body passed.") from None
+            if not isinstance(body, dict):
+                raise _WooError(400, "rest_invalid_json", "Invalid JSON body passed.")
+            if any(body.get(op) for op in ("create", "update", "delete")):
+                raise _WooError(501, "sandbox_not_implemented",
+                                "The sandbox answers only an empty batch.")
+        except _WooError as error:
+            return error.response()
+        return JSONResponse({})
+
+    async def _system_status(self, request: Request) -> Response:
+        try:
+            self._guard(request, "GET")
+            self._require_user(request, "woocommerce_rest_cannot_view",
+                               "Sorry, you cannot list resources.")
+        except _WooError as error:
+            return error.response()
+        base = _base_url(request)
+        return JSONResponse(
+            {
+                "environment": {
+                    "home_url": base,
+                    "site_url": base,
+                    "version": self.wc_version,
+                    "wp_version": "6.6.2",
+                    "language": self.language,
+                    "server_info": "sandbox",
+                    "php_version": "8.2.0",
+                },
+                "settings": {
+                    "currency": self.currency,
+                    "currency_symbol": "&euro;" if self.currency == "EUR" else self.currency,
+                    "currency_position": "right_space",
+                    "thousand_separator": ".",
+                    "decimal_separator": ",",
+                    "number_of_decimals": 2,
+                },
+                "active_plugins": [
+                    {"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce",
+                     "version": self.wc_version}
+                ],
+            }
+        )
+
+    async def _no_route(self, request: Request) -> Response:
+        if request.url.path.startswith("/wp-json"):
+            return _WooError(
+                404, "rest_no_route", "No route was found matching the URL and request method."
+            ).response()
+        return HTMLResponse(_NOT_FOUND_PAGE.format(name=self.store_name), status_code=404)
+
+    # --- authentication -------------------------------------------------------------------
+
+    def _guard(self, request: Request, method: str) -> None:
+        """What runs before a wc/v3 route: WooCommerce present, credentials, key permission."""
+        if not self.woocommerce_active:
+            raise _WooError(
+                404, "rest_no_route", "No route was found matching the URL and request method."
+            )
+        permission = self._authenticate(request)
+        request.state.permission = permission
+        if permission is None:
+            return
+        if method == "GET" and permission not in ("read", "read_write"):
+            raise _auth_error("The API key provided does not have read permissions.")
+        if method != "GET" and permission not in ("write", "read_write"):
+            raise _auth_error("The API key provided does not have write permissions.")
+
+    @staticmethod
+    def _require_user(request: Request, code: str, message: str) -> None:
+        if getattr(request.state, "permission", None) is None:
+            raise _WooError(401, code, message)
+
+    def _authenticate(self, request: Request) -> str | None:
+        """The key's permission, None when no credentials came, or a _WooError."""
+        if request.url.scheme == "https":
+            key, secret = self._basic_credentials(request)
+            if key:
+                record = self.keys.get(key)
+                if record is None:
+                    raise _auth_error("Consumer key is invalid.")
+                if not hmac.compare_digest(secret.encode(), record[0].encode()):
+                    raise _auth_error("Consumer secret is invalid.")
+                return record[1]
+        return self._oauth(request)
+
+    def _basic_credentials(self, request: Request) -> tuple[str, str]:
+        header = "" if self.strip_authorization else request.headers.get("authorization", "")
+        if header.lower().startswith("basic "):
+            try:
+                decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                decoded = ""
+            key, _, secret = decoded.partition(":")
+            if key:
+                return key, secret
+        query = request.query_params
+        return query.get("consumer_key", ""), query.get("consumer_secret", "")
+
+    def _oauth(self, request: Request) -> str | None:
+        query = request.query_params
+        missing = [name for name in _OAUTH_PARAMS if not query.get(name)]
+        if len(missing) == len(_OAUTH_PARAMS):
+            return None  # not even trying OAuth
+        if missing:
+            noun = "parameter" if len(missing) == 1 else "parameters"
+            raise _WooError(
+                401,
+                "woocommerce_rest_authentication_missing_parameter",
+                f"Missing OAuth {noun} {', '.join(missing)}",
+            )
+        key = query["oauth_consumer_key"]
+        record = self.keys.get(key)
+        if record is None:
+            raise _auth_error("Consumer key is invalid.")
+        method = query["oauth_signature_method"]
+        if method not in ("HMAC-SHA1", "HMAC-SHA256"):
+            raise _auth_error("Invalid signature - signature method is invalid.")
+        if not self._signature_matches(request, record[0], method):
+            raise _auth_error("Invalid signature - provided signature does not match.")
+        try:
+            timestamp = int(query["oauth_timestamp"])
+        except ValueError:
+            raise _auth_error("Invalid timestamp.") from None
+        now = self._clock()
+        if not now - OAUTH_WINDOW <= timestamp <= now + OAUTH_WINDOW:
+            raise _auth_error("Invalid timestamp.")
+        used = self._nonces.setdefault(key, {})
+        for nonce, seen in list(used.items()):
+            if seen < now - OAUTH_WINDOW:
+                del used[nonce]
+        nonce = query["oauth_nonce"]
+        if nonce in used:
+            raise _auth_error("Invalid nonce - nonce has already been used.")
+        used[nonce] = float(timestamp)
+        return record[1]
+
+    @staticmethod
+    def _signature_matches(request: Request, secret: str, method: str) -> bool:
+        """Verified with oauthlib against scheme + Host + path + query; the body is not signed."""
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        host = request.headers.get("host", "")
+        uri = f"{request.url.scheme}://{host}{raw_path.decode('latin-1')}"
+        oauth_request = OAuthRequest(f"{uri}?{query}" if query else uri, http_method=request.method)
+        try:
+            oauth_request.params = oauth_signature.collect_parameters(
+                uri_query=query, exclude_oauth_signature=True
+            )
+        except ValueError:
+            return False
+        oauth_request.signature = request.query_params["oauth_signature"]
+        verify = (
+            oauth_signature.verify_hmac_sha256
+            if method == "HMAC-SHA256"
+            else oauth_signature.verify_hmac_sha1
+        )
+        try:
+            return bool(verify(oauth_request, client_secret=secret))
+        except ValueError:
+            return False
+
+
+class _LoggedApp:
+    """The ASGI entry point (an object, so servers see an ASGI 3 callable)."""
+
+    def __init__(self, sandbox: WooSandbox) -> None:
+        self.sandbox = sandbox
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.sandbox._serve(scope, receive, send)
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _base_url(request: Request) -> str:
+    host = request.headers.get("host") or request.url.netloc
+    return f"{request.url.scheme}://{host}"
+
+
+def _invalid_param(name: str, message: str) -> _WooError:
+    return _WooError(
+        400,
+        "rest_invalid_param",
+        f"Invalid parameter(s): {name}",
+        params={name: message},
+        details={name: {"code": "rest_out_of_bounds", "message": message, "data": None}},
+    )
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    query = request.query_params
+    values: dict[str, int] = {}
+    for name, default in (("per_page", 10), ("page", 1)):
+        raw = query.get(name)
+        if raw is None:
+            values[name] = default
+            continue
+        try:
+            values[name] = int(raw)
+        except ValueError:
+            raise _invalid_param(name, f"{name} is not of type integer.") from None
+    if not 1 <= values["per_page"] <= 100:
+        raise _invalid_param(
+            "per_page", "per_page must be between 1 (inclusive) and 100 (inclusive)"
+        )
+    if values["page"] < 1:
+        raise _invalid_param("page", "page must be greater than or equal to 1")
+    return values["per_page"], values["page"]
+
+
+def _page_of(ids: Sequence[int], per_page: int, page: int, *, descending: bool) -> list[int]:
+    total = len(ids)
+    start = (page - 1) * per_page
+    stop = min(start + per_page, total)
+    if start >= total:
+        return []
+    if descending:
+        return [ids[total - 1 - i] for i in range(start, stop)]
+    return list(ids[start:stop])
+
+
+def _collection(
+    request: Request, items: list[dict[str, Any]], total: int, per_page: int, page: int
+) -> JSONResponse:
+    total_pages = math.ceil(total / per_page) if total else 0
+    headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(total_pages)}
+    # Unlike WordPress, leave credentials out of the links.
+    kept = [
+        (k, v) for k, v in request.query_params.multi_items()
+        if k not in ("consumer_key", "consumer_secret", "page") and not k.startswith("oauth_")
+    ]
+    links = []
+    for target, rel in ((page - 1, "prev"), (page + 1, "next")):
+        if 1 <= target <= total_pages:
+            query = urlencode([*kept, ("page", str(target))])
+            links.append(f'<{_base_url(request)}{request.url.path}?{query}>; rel="{rel}"')
+    if links:
+        headers["Link"] = ", ".join(links)
+    return JSONResponse(items, headers=headers)

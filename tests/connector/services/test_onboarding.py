@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from connector.errors import CredentialsRefused, UsageError
+from connector.sandbox.mirakl import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from connector.sandbox.woocommerce import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+from connector.secret import Secret
+from connector.services import onboarding
+from connector.services.status import status
+from tests.sandboxes import STORE_URL, make_world
+
+
+async def test_connect_both_saves_accounts_and_0600_secrets(mirakl_woo_home: Path) -> None:
+    world = make_world(mirakl_woo_home)
+    await world.connect(sync_on=False)
+    data = status(world.engine)
+    assert data["mirakl"]["client_id"] == DEMO_CLIENT_ID
+    assert data["mirakl"]["company_name"] == "Demo Seller Co."
+    assert data["woocommerce"]["key_last7"] == DEMO_CONSUMER_KEY[-7:]
+    assert data["woocommerce"]["store_name"] == "Demo Store"
+    assert data["sync_products"] is False
+    secrets = world.engine.settings.secrets_path
+    assert secrets.stat().st_mode & 0o777 == 0o600
+    assert mirakl_woo_home.stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.parametrize(
+    ("client_id", "secret", "error"),
+    [
+        ("", DEMO_CLIENT_SECRET, UsageError),
+        ("has space", DEMO_CLIENT_SECRET, UsageError),
+        (DEMO_CLIENT_ID, "", UsageError),
+        (DEMO_CLIENT_ID, "wrong-secret-value", CredentialsRefused),
+        ("unknown-client", DEMO_CLIENT_SECRET, CredentialsRefused),
+    ],
+)
+async def test_refused_mirakl_credentials_write_nothing(
+    mirakl_woo_home: Path, client_id: str, secret: str, error: type[Exception]
+) -> None:
+    world = make_world(mirakl_woo_home)
+    with pytest.raises(error) as caught:
+        await onboarding.connect_mirakl(world.engine, client_id, Secret(secret))
+    assert not mirakl_woo_home.exists()
+    if secret:
+        assert secret not in str(caught.value) + caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("url", "key", "secret", "error"),
+    [
+        ("", DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, UsageError),
+        ("ht!tp://bad url", DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, UsageError),
+        (STORE_URL, "ck_nothex", DEMO_CONSUMER_SECRET, UsageError),
+        (STORE_URL, "ck_" + "0" * 40, DEMO_CONSUMER_SECRET, CredentialsRefused),
+        (STORE_URL, DEMO_CONSUMER_KEY, "cs_" + "0" * 40, CredentialsRefused),
+    ],
+)
+async def test_refused_store_writes_nothing(
+    mirakl_woo_home: Path, url: str, key: str, secret: str, error: type[Exception]
+) -> None:
+    world = make_world(mirakl_woo_home)
+    with pytest.raises(error):
+        await onboarding.connect_woocommerce(world.engine, url, Secret(key), Secret(secret))
+    assert not mirakl_woo_home.exists()

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from connector.events import Progress
+from connector.services.status import status
+from connector.services.sync import run_sync
+from tests.sandboxes import make_world
+
+
+def accepted(world, operation: str):
+    return [c for c in world.mirakl.calls_of(operation) if c.status == 202]
+
+
+async def test_sync_off_pushes_nothing(mirakl_woo_home: Path) -> None:
+    world = make_world(mirakl_woo_home)
+    await world.connect(sync_on=False)
+    report = await run_sync(world.engine)
+    assert report.disabled
+    assert world.mirakl.products == {}
+    assert world.mirakl.calls_of("upsert") == []
+
+
+async def test_first_pass_pushes_published_products_and_lists_skips(mirakl_woo_home: Path) -> None:
+    world = make_world(mirakl_woo_home, catalog_size=80)
+    await world.connect()
+    events = []
+    report = await run_sync(world.engine, on_event=events.append)
+    assert report.pushed > 0 and report.failed == 0
+    assert len(world.mirakl.products) == report.pushed
+    # every product on Mirakl Connect is in the ledger, as pushed
+    store = world.engine.store
+    for mirakl_id in world.mirakl.products:
+        row = store.ledger_row(mirakl_id)
+        assert row is not None and row.state == "pushed" and row.on_mirakl
+    # drafts are not pushed; products without SKU are listed with the reason
+    catalog = world.woo.catalog
+    for product in catalog.iter_products():
+        if product["type"] == "simple" and product["sku"] and product["status"] != "publish":
+            assert product["sku"] not in world.mirakl.products
+    assert "no SKU" in " ".join(report.skipped_reasons)
+    assert status(world.engine)["products"]["linked"] == report.pushed
+    assert any(isinstance(e, Progress) for e in events)
+
+
+async def test_second_pass_sends_only_what_changed(mirakl_woo_home: Path) -> None:
+    world = make_world(mirakl_woo_home, catalog_size=60)
+    await world.connect()
+    await run_sync(world.engine)
+    calls_before = len(accepted(world, "upsert"))
+    again = await run_sync(world.engine)
+    assert again.pushed == 0 and again.unchanged > 0
+    assert len(accepted(world, "upsert")) == calls_before  # not one call wasted
+
+    product = next(
+        p for p in world.woo.catalog.iter_products()
+        if p["type"] == "simple" and p["sku"] and p["status"] == "publish"
+    )
+    world.woo.catalog.update_product(product["id"], regular_price="123.45", sale_price="")
+    third = await run_sync(world.engine)
+    assert third.pushed == 1
+    sent = world.mirakl.products[product["sku"]]
+    assert sent["standard_prices"][0]["price"]["amount"] == 123.45
+
+
+async def test_unpublished_or_removed_products_get_quantity_zero(mirakl_woo_home: Path) -> None:
+    world = make_world(mirakl_woo_home, catalog_size=60)
+    await world.connect()
+    await run_sync(world.engine)
+    simple = [
+        p for p in world.woo.catalog.iter_products()
+        if p["type"] == "simple" and p["sku"] and p["status"] == "publish"
+    ]
+    unpublished, removed = simple[0], simple[1]
+    world.woo.catalog.update_product(unpublished["id"], status="draft")
+    world.woo.catalog.delete_product(removed["id"])
+    report = await run_sync(world.engine)
+    assert report.zeroed == 2
+    for product in (unpublished, removed):
+        on_mirakl = world.mirakl.products[product["sku"]]  # still there: never a silent delete
+        assert all(q["available_quantity"] == 0 for q in on_mirakl["quantities"])
+        assert world.engine.store.ledger_row(product["sku"]).state == "zeroed"
+
+
+async def test_full_batches_paced_and_never_a_429(mirakl_woo_home: Path) -> None:
+    world = make_world(mirakl_woo_home, catalog_size=1600, interval=0.15)
+    await world.connect()
+    report = await run_sync(world.engine)
+    upserts = accepted(world, "upsert")
+    assert report.pushed > 1500
+    assert [c.items for c in upserts[:-1]] == [1000] * (len(upserts) - 1)
+    assert sum(c.items for c in upserts) == report.pushed
+    assert all(c.status != 429 for c in world.mirakl.calls)
+    gaps = [b.at - a.at for a, b in zip(upserts, upserts[1:], strict=False)]
+    assert min(gaps) >= 0.15

@@ -11,8 +11,11 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 def guard_for(interval: float) -> float:
-    """A sliver of slack per call so clock jitter between us and the server never costs a 429."""
-    return min(interval * 0.01, 0.5)
+    """Slack per call so the jitter between our send and the server's arrival clock never costs
+    a 429: 1 % of the interval, at least 10 ms (event-loop jitter), at most 0.5 s."""
+    if interval <= 0:
+        return 0.0
+    return min(max(interval * 0.01, 0.01), 0.5)
 
 
 class Pacer:
@@ -38,6 +41,17 @@ class Pacer:
         wait = self.store.reserve_call(operation, self.interval, guard_for(self.interval))
         if wait > 0:
             await self._sleep(wait)
+
+    def mark_sent(self, operation: str) -> None:
+        """The request leaves now: measure the next slot from here, not from the reservation
+        (a late wake-up would otherwise shrink the gap the server sees)."""
+        import time
+
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE pacing SET last_call = MAX(last_call, ?) WHERE operation = ?",
+                (time.time(), operation),
+            )
 
     async def after_retry_after(self, operation: str, seconds: float) -> None:
         """The server said wait: push this operation's next slot past that point."""

@@ -16,8 +16,7 @@ from textual.screen import ModalScreen
 from textual.validation import Function
 from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
 
-from connector.services.disconnect import CATALOG_OPTIONS, confirmation_ok
-from tui.screens.disconnect_progress import OPTION_LABELS, format_duration, products
+from connector.services.disconnect import CATALOG_OPTIONS, OPTION_LABELS, confirmation_ok
 
 if TYPE_CHECKING:
     from connector.services.disconnect import DisconnectPlan
@@ -27,6 +26,27 @@ CONFIRM_HINT = "Type the word disconnect in lower case."
 CHOOSE_HINT = "Choose what happens to your products on Mirakl Connect."
 
 
+def format_count(n: int) -> str:
+    """`2 000`: a space between thousands reads the same in every locale."""
+    return f"{n:,}".replace(",", " ")
+
+
+def products(n: int) -> str:
+    """`1 product`, `2 000 products`."""
+    return f"{format_count(n)} product{'' if n == 1 else 's'}"
+
+
+def format_duration(seconds: float) -> str:
+    """A rough duration for people: `under a minute`, `about 3 min`, `about 1 h 05 min`."""
+    if seconds < 60:
+        return "under a minute"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"about {minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"about {hours} h {minutes:02d} min"
+
+
 @dataclass(frozen=True)
 class DisconnectRequest:
     """What the merchant confirmed: one of `CATALOG_OPTIONS`."""
@@ -34,31 +54,29 @@ class DisconnectRequest:
     option: str
 
 
-def explain(option: str, plan: DisconnectPlan) -> str:
-    """The one-line explanation under each option, with the products it touches."""
+def option_texts(option: str, plan: DisconnectPlan) -> tuple[str, str]:
+    """(detail, explanation) of an option: the products it touches, and what it does."""
     count = products(plan.linked)
     if option == "keep":
-        return f"Your {count} stay on Mirakl Connect as they are."
-    eta = format_duration(plan.eta(option))
+        return "", f"Your {count} stay on Mirakl Connect as they are."
+    detail = f"{count}, {format_duration(plan.eta(option))}"
     if option == "deactivate":
-        return f"Quantities set to 0 on Mirakl Connect, products stay: {count}, {eta}."
-    return f"Removed from Mirakl Connect: {count}, {eta}."
+        return detail, "Quantities set to 0 on Mirakl Connect; the products stay."
+    return detail, "Removed from Mirakl Connect; your other products there stay."
 
 
 class OptionButton(RadioButton):
-    """A radio button with its explanation on the lines below the label.
-
-    `label` stays exactly the option's name; the explanation is drawn under it, indented
-    to the label and wrapped to the width.
-    """
+    """A radio button whose `label` is exactly the option's name, followed by what it
+    touches (`detail`) and, on the lines below, what it does (`explanation`)."""
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {"option--explanation"}
     DEFAULT_CSS = """
     OptionButton > .option--explanation { color: $text-muted; }
     """
 
-    def __init__(self, label: str, explanation: str, *, id: str | None = None) -> None:
+    def __init__(self, label: str, detail: str, explanation: str, *, id: str | None = None) -> None:
         super().__init__(label, id=id)
+        self.detail = detail
         self.explanation = explanation
 
     @property
@@ -66,18 +84,28 @@ class OptionButton(RadioButton):
         # The button glyph plus the one-cell padding ToggleButton puts before the label.
         return self._button.cell_length + 1
 
-    def _explanation_lines(self, width: int) -> list[str]:
-        return textwrap.wrap(self.explanation, max(10, width - self._indent)) or [""]
+    def _layout(self, width: int) -> tuple[str, list[str]]:
+        """The suffix of the label line and the explanation lines, for `width` cells."""
+        first = self._indent + self._label.cell_length + 1
+        suffix = f"· {self.detail}" if self.detail else ""
+        text = self.explanation
+        if suffix and first + len(suffix) > width:
+            suffix, text = "", f"{self.detail}. {text}"
+        return suffix, textwrap.wrap(text, max(10, width - self._indent))
 
     def render(self) -> Content:
         style = self.get_visual_style("option--explanation")
-        lines = self._explanation_lines(self.content_region.width or self.size.width)
+        suffix, lines = self._layout(self.content_region.width or self.size.width)
         pad = " " * self._indent
-        below = Content("\n").join(Content(pad + line).stylize_before(style) for line in lines)
-        return Content.assemble(super().render(), "\n", below)
+        parts: list[Content | str] = [super().render()]
+        if suffix:
+            parts.append(Content(suffix).stylize_before(style))
+        for line in lines:
+            parts += ["\n", Content(pad + line).stylize_before(style)]
+        return Content.assemble(*parts)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return 1 + len(self._explanation_lines(width))
+        return 1 + len(self._layout(width)[1])
 
 
 class DisconnectModal(ModalScreen[DisconnectRequest | None]):
@@ -89,7 +117,7 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
         background: $background 70%;
     }
     DisconnectModal > #dialog {
-        width: 78;
+        width: 80;
         max-width: 100%;
         height: auto;
         max-height: 100%;
@@ -99,14 +127,11 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
         padding: 0 1;
     }
     DisconnectModal #dialog-body {
-        height: auto;
-        max-height: 1fr;
-        scrollbar-gutter: stable;
+        height: 1fr;
     }
     DisconnectModal #what-happens { margin-bottom: 1; }
     DisconnectModal #question { text-style: bold; }
     DisconnectModal RadioSet { width: 100%; }
-    DisconnectModal #confirm { margin-top: 1; }
     DisconnectModal #hint { color: $text-warning; height: 1; padding: 0 1; }
     DisconnectModal #buttons {
         height: auto;
@@ -139,9 +164,9 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
             dialog.border_title = "Disconnect"
             with VerticalScroll(id="dialog-body"):
                 yield Static(
-                    f"Both accounts will be disconnected: {mirakl} and {woo}. "
-                    "All of the connector's information will be deleted from this computer. "
-                    "To use the connector again you must authorize both accounts again.",
+                    f"{mirakl} and {woo} will both be disconnected, and all of the "
+                    "connector's information deleted from this computer. To use the "
+                    "connector again you must authorize both accounts again.",
                     id="what-happens",
                     markup=False,
                 )
@@ -153,7 +178,9 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
                 )
                 yield RadioSet(
                     *(
-                        OptionButton(OPTION_LABELS[option], explain(option, self.plan), id=option)
+                        OptionButton(
+                            OPTION_LABELS[option], *option_texts(option, self.plan), id=option
+                        )
                         for option in CATALOG_OPTIONS
                     ),
                     id="options",

@@ -170,6 +170,13 @@ class JobProgress(Vertical):
         self._pending_lines.append(text)
         self.flush()
 
+    def finish(self) -> None:
+        """The job ended (even without a Finished event): stop showing an ETA."""
+        self.finished = True
+        self.flush()
+        if self.is_mounted:
+            self._draw_progress()
+
     # drawing ---------------------------------------------------------------------------
 
     def _schedule_flush(self) -> None:

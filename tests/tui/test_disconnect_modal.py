@@ -1,0 +1,112 @@
+"""The Disconnect modal, driven from the keyboard: what enables the destructive button,
+and that Escape and Cancel change nothing."""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from pathlib import Path
+
+import pytest
+from textual.widgets import RadioButton, Static
+from textual.worker import WorkerCancelled
+
+from connector.services.status import status
+from tests.tui.account_helpers import (
+    AccountHost,
+    account,
+    fill_modal,
+    go_button,
+    keys,
+    modal,
+    products_snapshot,
+    synced_world,
+)
+from tui.screens.disconnect_modal import CONFIRM_HINT, DisconnectModal
+
+ACCEPTED = ["disconnect", "  disconnect  "]
+REFUSED = ["Disconnect", "DISCONNECT", "yes", ""]
+
+
+@pytest.mark.parametrize("option", [None, "deactivate"])
+@pytest.mark.parametrize("text", ACCEPTED + REFUSED)
+async def test_button_needs_an_option_and_the_exact_word(
+    mirakl_woo_home: Path, option: str | None, text: str
+) -> None:
+    world = await synced_world(mirakl_woo_home)
+    app = AccountHost(world.engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fill_modal(pilot, option, text)
+        assert go_button(app).disabled is not (option is not None and text in ACCEPTED)
+        hint = str(modal(app).query_one("#hint", Static).content)
+        assert (hint == CONFIRM_HINT) is (text.strip() != "" and text not in ACCEPTED)
+        # Enter in the input submits only when the button is enabled.
+        await pilot.press("enter")
+        await pilot.pause()
+        if option is not None and text in ACCEPTED:
+            assert not isinstance(app.screen, DisconnectModal)
+            with suppress(WorkerCancelled):
+                await app.workers.wait_for_complete()
+        else:
+            assert modal(app)  # still open
+            assert status(world.engine)["job"] is None
+
+
+async def test_modal_shows_the_options_and_counts(mirakl_woo_home: Path) -> None:
+    world = await synced_world(mirakl_woo_home)
+    linked = world.engine.store.linked_count()
+    app = AccountHost(world.engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        dialog = modal(app)
+        buttons = list(dialog.query(RadioButton))
+        assert [str(b.label) for b in buttons] == [
+            "Disconnect & keep catalog active",
+            "Deactivate Products",
+            "Delete Products",
+        ]
+        assert not any(b.value for b in buttons)  # none chosen at first
+        assert f"Your {linked} products stay on Mirakl Connect as they are." in (
+            buttons[0].explanation
+        )
+        assert all(f"{linked} products" in b.detail for b in buttons[1:])
+        assert go_button(app).disabled
+
+
+async def test_fixing_a_wrong_word_enables_the_button(mirakl_woo_home: Path) -> None:
+    world = await synced_world(mirakl_woo_home)
+    app = AccountHost(world.engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fill_modal(pilot, "delete", "DISCONNECT")
+        assert go_button(app).disabled
+        await pilot.press(*["backspace"] * len("DISCONNECT"), *keys("disconnect"))
+        await pilot.pause()
+        assert not go_button(app).disabled
+        assert str(modal(app).query_one("#hint", Static).content) == ""
+
+
+@pytest.mark.parametrize("how", ["escape", "cancel"])
+async def test_escape_and_cancel_change_nothing(mirakl_woo_home: Path, how: str) -> None:
+    world = await synced_world(mirakl_woo_home)
+    before = products_snapshot(world)
+    linked = world.engine.store.linked_count()
+    app = AccountHost(world.engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fill_modal(pilot, "delete", "disconnect")
+        assert not go_button(app).disabled
+        if how == "escape":
+            await pilot.press("escape")
+        else:
+            await pilot.press("tab", "enter")  # from the input, Tab reaches Cancel first
+        await pilot.pause()
+        screen = account(app)
+        assert not screen.busy
+        with suppress(WorkerCancelled):
+            await app.workers.wait_for_complete()
+    assert app.receipts == []
+    current = status(world.engine)
+    assert current["mirakl"] is not None and current["woocommerce"] is not None
+    assert current["job"] is None
+    assert world.engine.store.linked_count() == linked
+    assert products_snapshot(world) == before
+    assert mirakl_woo_home.exists()

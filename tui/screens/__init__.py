@@ -1,0 +1,2 @@
+"""The app's screens. Import them from their modules (`tui.screens.overview`…): each one
+is loaded only by whoever routes to it."""

@@ -1,0 +1,392 @@
+"""Which accounts are connected, and the one safe way out: Disconnect."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Label, Static
+from textual.worker import Worker, WorkerState
+
+from connector.errors import ConnectorError
+from connector.services.disconnect import OPTION_LABELS
+from tui.messages import Disconnected
+from tui.screens.disconnect_modal import (
+    DisconnectModal,
+    DisconnectRequest,
+    format_count,
+    products,
+)
+from tui.widgets.header import AccountsHeader
+from tui.widgets.job_progress import JobProgress
+
+if TYPE_CHECKING:
+    from connector.engine import Engine
+    from connector.services.disconnect import Receipt
+    from connector.store import Job
+
+log = logging.getLogger(__name__)
+
+KEY_WIDTH = 18
+PERMISSIONS = {"read_write": "read/write", "read": "read only", "write": "write only"}
+
+
+# -- what the panels say (pure functions, easy to test) -------------------------------------
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 string (`Z` allowed) or a POSIX timestamp; None when absent or unreadable."""
+    if value in (None, ""):
+        return None
+    try:
+        if isinstance(value, int | float):
+            return datetime.fromtimestamp(float(value), UTC)
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def format_time(value: Any) -> str:
+    parsed = parse_time(value)
+    if parsed is None:
+        return "unknown" if value in (None, "") else str(value)
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def token_state(expires_at: Any, now: datetime | None = None) -> str:
+    """`valid until 2025-01-01 10:00 UTC` or `expired (a new one is requested when needed)`."""
+    parsed = parse_time(expires_at)
+    if parsed is None:
+        return "not requested yet"
+    if parsed <= (now or datetime.now(UTC)):
+        return "expired (a new one is requested when needed)"
+    return f"valid until {format_time(parsed)}"
+
+
+def mask_client_id(client_id: str | None) -> str:
+    """The first 4 characters and `…`: enough to recognise it, not enough to reuse it."""
+    return f"{client_id[:4]}…" if client_id else "unknown"
+
+
+def mirakl_rows(account: dict[str, Any], now: datetime | None = None) -> list[tuple[str, str]]:
+    seller = account.get("company_name") or account.get("seller_name") or "unknown"
+    company_id = account.get("company_id")
+    if company_id and company_id != seller:
+        seller = f"{seller} ({company_id})"
+    return [
+        ("Company", seller),
+        ("Client ID", mask_client_id(account.get("client_id"))),
+        ("Token", token_state(account.get("token_expires_at"), now)),
+        ("Connected since", format_time(account.get("connected_since"))),
+    ]
+
+
+def woo_rows(account: dict[str, Any]) -> list[tuple[str, str]]:
+    permission = account.get("permission") or "unknown"
+    key = account.get("key_last7")
+    return [
+        ("Store", account.get("store_name") or "unknown"),
+        ("URL", account.get("url") or "unknown"),
+        ("WooCommerce", str(account.get("wc_version") or "unknown")),
+        (
+            "API key",
+            f"…{key} ({PERMISSIONS.get(permission, permission)})" if key else "unknown",
+        ),
+        ("Connected since", format_time(account.get("connected_since"))),
+    ]
+
+
+def rows_content(rows: list[tuple[str, str]]) -> Content:
+    """`Key   value` lines; values are never parsed as markup (they come from servers)."""
+    return Content("\n").join(
+        Content.assemble((key.ljust(KEY_WIDTH), "$text-muted"), value) for key, value in rows
+    )
+
+
+def pending_text(job: Job) -> str:
+    option = OPTION_LABELS.get(str(job.params.get("option")), str(job.params.get("option")))
+    if job.total:
+        where = f"stopped at {format_count(job.done)} of {products(job.total)}"
+    else:
+        where = "stopped before it finished"
+    return f"A disconnect ({option}) {where}."
+
+
+# -- the screen ------------------------------------------------------------------------------
+
+
+class AccountScreen(Screen[None]):
+    """Both connected accounts, and Disconnect (header button, key `d`, command palette).
+
+    The disconnect job runs in a worker this screen owns (never the modal). While it runs,
+    `busy` (alias `navigation_locked`, which the App reads) is True: the keys are greyed out
+    and the App does not route away. On success the screen posts `Disconnected(receipt)`;
+    the App shows the receipt and the Authorize Mirakl Connect screen.
+    """
+
+    DEFAULT_CSS = """
+    AccountScreen {
+        layout: vertical;
+    }
+    AccountScreen > #account-header {
+        height: 3;
+        background: $panel;
+        padding: 0 1;
+        & > Label {
+            height: 3;
+            content-align: left middle;
+        }
+        & > #account-title { width: 1fr; text-style: bold; }
+        & > #disconnect { min-width: 14; }
+    }
+    AccountScreen > #account-body {
+        height: 1fr;
+        padding: 0 1;
+    }
+    AccountScreen .panel {
+        height: auto;
+        border: round $primary-muted;
+        border-title-style: bold;
+        padding: 0 1;
+    }
+    AccountScreen #pending, AccountScreen #failure {
+        height: auto;
+        padding: 0 1;
+        display: none;
+        & > Static { margin-bottom: 1; }
+    }
+    AccountScreen #pending { border: round $warning; }
+    AccountScreen #failure { border: round $error; }
+    AccountScreen.-pending #pending { display: block; }
+    AccountScreen.-failed #failure { display: block; }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "disconnect", "Disconnect"),
+    ]
+
+    busy: reactive[bool] = reactive(False, bindings=True)
+    """True while the disconnect job runs: the App must not route away."""
+
+    def __init__(
+        self,
+        engine: Engine | None = None,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._engine = engine
+        self._status: dict[str, Any] = {}
+        self._option: str | None = None
+        self._pending: Job | None = None
+
+    @property
+    def engine(self) -> Engine:
+        """The engine given to the constructor, or the App's (`app.engine`)."""
+        engine = self._engine or getattr(self.app, "engine", None)
+        if engine is None:
+            raise RuntimeError("AccountScreen needs an engine (constructor or app.engine)")
+        return engine
+
+    @property
+    def navigation_locked(self) -> bool:
+        """What `MiraklWooApp` checks before routing or offering navigation."""
+        return self.busy
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._status.get("mirakl") or self._status.get("woocommerce"))
+
+    def compose(self) -> ComposeResult:
+        yield AccountsHeader()
+        with Horizontal(id="account-header"):
+            yield Label("Account", id="account-title")
+            yield Button("Disconnect", id="disconnect", variant="error")
+        with VerticalScroll(id="account-body"):
+            with Vertical(id="pending"):
+                yield Static("", id="pending-text", markup=False)
+                yield Button("Resume", id="resume", variant="warning")
+            with Vertical(id="failure"):
+                yield Static("", id="failure-text", markup=False)
+                yield Button("Retry", id="retry", variant="warning")
+            yield JobProgress("Disconnect", id="disconnect-progress")
+            mirakl = Static("", id="mirakl-panel", classes="panel")
+            mirakl.border_title = "Mirakl Connect"
+            yield mirakl
+            woo = Static("", id="woo-panel", classes="panel")
+            woo.border_title = "WooCommerce"
+            yield woo
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_state()
+
+    def refresh_state(self) -> None:
+        """Read the accounts and any unfinished disconnect again (the App calls this too,
+        e.g. when a sync ends)."""
+        self.refresh_accounts()
+        self._check_pending()
+
+    # -- state ---------------------------------------------------------------------------
+
+    def refresh_accounts(self) -> None:
+        """Read `status(engine)` again and redraw both panels."""
+        from connector.services.status import status
+
+        self._status = status(self.engine)
+        mirakl = self._status.get("mirakl")
+        woo = self._status.get("woocommerce")
+        self.query_one("#mirakl-panel", Static).update(
+            rows_content(mirakl_rows(mirakl)) if mirakl else Content("Not connected.")
+        )
+        self.query_one("#woo-panel", Static).update(
+            rows_content(woo_rows(woo)) if woo else Content("Not connected.")
+        )
+        self._sync_controls()
+
+    def _check_pending(self) -> None:
+        """An unfinished disconnect (from this run or an earlier process) is offered to resume."""
+        from connector.services import disconnect
+
+        self._pending = disconnect.pending(self.engine)
+        if self._pending is not None:
+            self.query_one("#pending-text", Static).update(pending_text(self._pending))
+        offer = self._pending is not None and not self.busy and not self.has_class("-failed")
+        self.set_class(offer, "-pending")
+        self._sync_controls()
+        if offer:
+            self.query_one("#resume", Button).focus()
+
+    def _sync_controls(self) -> None:
+        self.query_one("#disconnect", Button).disabled = not self.check_action("disconnect", ())
+        self.query_one("#resume", Button).disabled = self.busy
+        self.query_one("#retry", Button).disabled = self.busy
+        self.refresh_bindings()
+
+    def watch_busy(self) -> None:
+        if self.is_mounted:
+            self._sync_controls()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "disconnect" and (
+            self.busy
+            or not self.connected
+            or self._pending is not None
+            or getattr(self.app, "sync_running", False)  # one job at a time
+        ):
+            return None  # shown greyed out in the Footer
+        return True
+
+    def palette_commands(self) -> Iterator[tuple[str, str, Callable[[], object]]]:
+        """(name, help, callback) the App lists in the command palette on this screen.
+
+        "Disconnect" itself is the App's system command (it calls `action_disconnect`);
+        this adds what only this screen can do.
+        """
+        if self.busy:
+            return
+        if self.has_class("-failed") and self._option is not None:
+            yield ("Retry disconnect", "Continue the disconnect where it stopped", self._retry)
+        elif self._pending is not None:
+            yield ("Resume disconnect", "Finish the unfinished disconnect", self._resume)
+
+    # -- disconnect ----------------------------------------------------------------------
+
+    def action_disconnect(self) -> None:
+        """Open the Disconnect modal with the plan read from the ledger."""
+        if self._pending is not None and not self.busy:
+            self.notify(
+                "A disconnect is unfinished: resume it first.", severity="warning", markup=False
+            )
+            return
+        if not self.check_action("disconnect", ()):
+            return
+        from connector.services import disconnect
+
+        try:
+            plan = disconnect.plan(self.engine)
+        except ConnectorError as error:
+            self.notify(error.one_line(), title="Cannot disconnect", severity="error", markup=False)
+            return
+        self.app.push_screen(DisconnectModal(plan), self.on_disconnect_chosen)
+
+    def on_disconnect_chosen(self, request: DisconnectRequest | None) -> None:
+        """The modal's result: None changes nothing; a request starts the job."""
+        if request is not None:
+            self.start_disconnect(request.option)
+
+    def start_disconnect(self, option: str) -> None:
+        """Run (or resume) the disconnect with `option` in this screen's worker."""
+        self._option = option
+        self.set_class(False, "-pending")
+        self.set_class(False, "-failed")
+        self.busy = True
+        self.query_one(JobProgress).start(f"Disconnect: {OPTION_LABELS.get(option, option)}")
+        self.query_one("#account-body", VerticalScroll).scroll_home(animate=False)
+        self.run_disconnect(option)
+
+    @work(exclusive=True, group="disconnect", exit_on_error=False)
+    async def run_disconnect(self, option: str) -> Receipt:
+        from connector.services import disconnect
+
+        progress = self.query_one(JobProgress)
+        return await disconnect.run_disconnect(
+            self.engine, option, disconnect.CONFIRM_WORD, on_event=progress.handle
+        )
+
+    @on(Button.Pressed, "#disconnect")
+    def _disconnect_pressed(self) -> None:
+        self.action_disconnect()
+
+    @on(Button.Pressed, "#retry")
+    def _retry(self) -> None:
+        if self._option is not None and not self.busy:
+            self.start_disconnect(self._option)
+
+    @on(Button.Pressed, "#resume")
+    def _resume(self) -> None:
+        if self._pending is not None and not self.busy:
+            self.start_disconnect(str(self._pending.params["option"]))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "disconnect" or not event.worker.is_finished:
+            return
+        self.busy = False
+        if event.state == WorkerState.SUCCESS:
+            self.query_one(JobProgress).flush()
+            self.refresh_state()  # nothing is connected any more; the App routes away
+            self.post_message(Disconnected(event.worker.result))
+        elif event.state == WorkerState.ERROR:
+            self._show_failure(event.worker.error)
+        else:
+            self._show_failure(None)
+
+    def _show_failure(self, error: BaseException | None) -> None:
+        if isinstance(error, ConnectorError):
+            text = f"{error.message}\n{error.hint}" if error.hint else error.message
+        elif error is None:
+            text = "The disconnect was stopped."
+        else:
+            log.error("disconnect failed", exc_info=error)
+            text = f"The disconnect failed unexpectedly: {error!r}\nThe details are in the log."
+        text += (
+            "\n\nNothing was deleted from this computer: both accounts stay connected and "
+            "the products already changed are recorded. Retry continues where it stopped."
+        )
+        self.query_one("#failure-text", Static).update(text)
+        self.query_one(JobProgress).flush()
+        self.set_class(True, "-failed")
+        self.refresh_state()
+        self.query_one("#retry", Button).focus()

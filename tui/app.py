@@ -280,6 +280,7 @@ class MiraklWooApp(App[None]):
         self.sync_events = []
         for progress in self._sync_widgets():
             progress.start(SYNC_TITLE)
+            self.call_after_refresh(progress.scroll_visible)
         self._refresh_screen()
         return self._sync_worker()
 

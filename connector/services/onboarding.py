@@ -80,7 +80,7 @@ async def connect_mirakl(
     details = {**details, "client_id": client_id, "company_id": company_id}
     engine.secrets.set(**{MIRAKL_SECRET: client_secret})
     account = engine.store.save_account(MIRAKL, details)
-    name = details.get("company_name") or client_id
+    name = (details.get("company_name") or client_id).rstrip(".")
     engine.store.log_activity(f"Mirakl Connect authorized for {name}.")
     return account
 

@@ -14,9 +14,10 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.validation import Function
-from textual.widgets import Button, Footer, Input, RadioButton, RadioSet, Static
+from textual.widgets import Button, Footer, Input, RadioSet, Static
 
 from connector.services.disconnect import CATALOG_OPTIONS, OPTION_LABELS, confirmation_ok
+from tui.widgets.toggles import MarkedRadioButton
 
 if TYPE_CHECKING:
     from connector.services.disconnect import DisconnectPlan
@@ -65,7 +66,7 @@ def option_texts(option: str, plan: DisconnectPlan) -> tuple[str, str]:
     return detail, "Removed from Mirakl Connect; your other products there stay."
 
 
-class OptionButton(RadioButton):
+class OptionButton(MarkedRadioButton):
     """A radio button whose `label` is exactly the option's name, followed by what it
     touches (`detail`) and, on the lines below, what it does (`explanation`)."""
 

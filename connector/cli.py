@@ -79,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--confirm", required=True, metavar="WORD", help="the word `disconnect`, to confirm"
     )
     disconnect.add_argument("--json", action="store_true")
+
+    jobs = sub.add_parser("jobs", help="the running or interrupted job; `jobs resume` resumes it")
+    jobs.add_argument("action", nargs="?", choices=("show", "resume"), default="show")
+    jobs.add_argument("--json", action="store_true")
     return parser
 
 
@@ -315,6 +319,42 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from connector.services import background
+
+    engine = _engine()
+    try:
+        if args.action == "show":
+            job = background.open_job(engine)
+            if args.json:
+                _print_json(job)
+            elif job is None:
+                print("No job is running or unfinished.")
+            else:
+                where = "running now" if job["runner_active"] else job["state"]
+                option = job["params"].get("option")
+                print(
+                    f"{job['kind']}{f' ({option})' if option else ''}: {where}, "
+                    f"{job['step'] or 'starting'}, {job['done']}/{job['total']}"
+                    + (f" — {job['error']}" if job["error"] and not job["runner_active"] else "")
+                )
+                if not job["runner_active"]:
+                    print("Resume it with `mirakl-woo jobs resume`.")
+            return EXIT_OK
+        progress = _ProgressLines()
+        try:
+            result = _run_job(lambda: background.resume(engine, on_event=progress))
+        finally:
+            progress.close()
+        if args.json:
+            _print_json(result)
+        else:
+            print(f"{result['kind']} finished.")
+        return EXIT_OK
+    finally:
+        engine.close()
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from connector.sandbox.server import SandboxServers
     from connector.settings import Settings
@@ -378,6 +418,7 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "status": cmd_status,
     "sync": cmd_sync,
     "disconnect": cmd_disconnect,
+    "jobs": cmd_jobs,
 }
 
 

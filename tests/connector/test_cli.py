@@ -245,3 +245,62 @@ def test_sync_then_disconnect_killed_mid_job_resumes(tmp_path: Path, servers) ->
     deletes = [c for c in servers.mirakl.calls_of("delete")[before:] if c.status == 202]
     assert sum(c.items for c in deletes) == pushed  # no batch sent twice
     assert not home.exists()
+
+
+def test_jobs_on_a_fresh_machine(tmp_path: Path, servers) -> None:
+    env = cli_env(tmp_path / "home", servers)
+    shown = run(env, "jobs", "--json")
+    assert shown.returncode == 0 and json.loads(shown.stdout) is None
+    resumed = run(env, "jobs", "resume")
+    assert resumed.returncode == 1
+    assert "no unfinished job" in resumed.stderr
+
+
+def test_interrupted_disconnect_resumed_by_a_detached_runner(tmp_path: Path, servers) -> None:
+    """`Continue in background`: a runner in its own session finishes the journaled job."""
+    from connector.engine import Engine
+    from connector.services.background import spawn_runner
+    from connector.settings import Settings
+
+    home = tmp_path / "home"
+    env = cli_env(home, servers)
+    connect_both(env, servers)
+    sqlite3.connect(home / "mirakl-woo.sqlite3").execute(
+        "INSERT OR REPLACE INTO settings VALUES ('product_options', '{\"sync_products\": true}')"
+    ).connection.commit()
+    assert run(env, "sync").returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "disconnect", "--catalog", "deactivate",
+         "--confirm", "disconnect"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    db = sqlite3.connect(home / "mirakl-woo.sqlite3")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        row = db.execute("SELECT done FROM jobs WHERE kind = 'disconnect'").fetchone()
+        if row and row[0] >= 1000:
+            break
+        time.sleep(0.01)
+    process.send_signal(signal.SIGHUP)  # the SSH session dropped
+    assert process.wait(10) == 5, process.stderr.read() if process.stderr else ""
+    db.close()
+
+    shown = json.loads(run(env, "jobs", "--json").stdout)
+    assert shown["kind"] == "disconnect" and shown["state"] == "interrupted"
+    assert shown["params"] == {"option": "deactivate"} and not shown["runner_active"]
+
+    linked = [
+        r[0]
+        for r in sqlite3.connect(home / "mirakl-woo.sqlite3").execute(
+            "SELECT mirakl_id FROM ledger WHERE on_mirakl = 1"
+        )
+    ]
+    pid = spawn_runner(Engine(Settings.from_env(env)))
+    assert os.getsid(pid) != os.getsid(0)  # its own session: a closed terminal does not reach it
+    deadline = time.monotonic() + 30
+    while home.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not home.exists()
+    for mirakl_id in linked:
+        quantities = servers.mirakl.products[mirakl_id]["quantities"]
+        assert all(q["available_quantity"] == 0 for q in quantities)

@@ -1,0 +1,94 @@
+"""Long work that outlives the terminal: find the open job, resume it, or hand it to a
+detached runner process that keeps going after the SSH session ends."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Any
+
+from connector.engine import Engine
+from connector.errors import ConnectorError
+from connector.events import OnEvent, ignore
+from connector.jobs import is_runner_active, settle_dead_jobs
+
+
+class NothingToResume(ConnectorError):
+    """No interrupted or failed job in this data folder."""
+
+    exit_code = 1
+
+
+def open_job(engine: Engine) -> dict[str, Any] | None:
+    """The running or unfinished job, and whether some process is working on it now."""
+    store = engine.peek_store()
+    if store is None:
+        return None
+    job = settle_dead_jobs(store)
+    if job is None:
+        return None
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "step": job.step,
+        "done": job.done,
+        "total": job.total,
+        "params": job.params,
+        "error": job.error,
+        "updated_at": job.updated_at,
+        "runner_active": is_runner_active(store),
+    }
+
+
+async def resume(engine: Engine, on_event: OnEvent = ignore) -> dict[str, Any]:
+    """Carry on with the open job where its journal says it stopped."""
+    job = open_job(engine)
+    if job is None:
+        raise NothingToResume("There is no unfinished job to resume.")
+    if job["kind"] == "disconnect":
+        from connector.services.disconnect import CONFIRM_WORD, run_disconnect
+
+        # The merchant confirmed when the job was created; the journal holds the option.
+        receipt = await run_disconnect(
+            engine, job["params"]["option"], CONFIRM_WORD, on_event=on_event
+        )
+        return {"kind": "disconnect", **receipt.to_dict()}
+    from connector.services.sync import run_sync
+
+    report = await run_sync(engine, on_event=on_event)
+    return {"kind": "sync", **report.to_dict()}
+
+
+def runner_env(engine: Engine) -> dict[str, str]:
+    """The environment that points a runner at this engine's data folder and servers."""
+    settings = engine.settings
+    return {
+        **os.environ,
+        "MIRAKL_WOO_HOME": str(settings.home),
+        "MIRAKL_WOO_AUTH_URL": settings.auth_url,
+        "MIRAKL_WOO_API_URL": settings.api_url,
+        "MIRAKL_WOO_MIN_INTERVAL": repr(settings.min_interval),
+    }
+
+
+def spawn_runner(engine: Engine) -> int:
+    """Start `mirakl-woo jobs resume` in a new session, detached from this terminal: a
+    closed SSH session (SIGHUP to the terminal's process group) does not reach it."""
+    settings = engine.settings
+    settings.ensure_home()
+    log = os.open(settings.log_dir / "runner.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "connector.cli", "jobs", "resume"],
+            env=runner_env(engine),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+    finally:
+        os.close(log)
+    return process.pid

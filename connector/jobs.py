@@ -31,6 +31,9 @@ def runner_lock(store: Store) -> Iterator[None]:
             "Wait for it to finish, or see its progress with `mirakl-woo status`.",
         ) from None
     try:
+        import os
+
+        store.set_setting("runner_pid", os.getpid())
         yield
     finally:
         lock.release()
@@ -56,3 +59,19 @@ def settle_dead_jobs(store: Store) -> Job | None:
         store.update_job(job.id, state="interrupted")
         job = store.job(job.id)
     return job
+
+
+def stop_runner(store: Store) -> bool:
+    """Ask the process running a job to stop (SIGTERM): it journals where it is and exits,
+    resumable. False when no runner is active."""
+    import os
+    import signal
+
+    pid = store.get_setting("runner_pid")
+    if not pid or not is_runner_active(store):
+        return False
+    try:
+        os.kill(int(pid), signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    return True

@@ -204,19 +204,19 @@ class _ProgressLines:
     def __call__(self, event: Any) -> None:
         import time
 
-        from connector.events import Activity, Progress, Waiting
+        from connector.events import Activity, Progress, Waiting, format_duration
 
         now = time.monotonic()
         if isinstance(event, Progress):
             if now - self.last < 1 and event.done != event.total:
                 return
             self.last = now
-            eta = "" if event.eta is None else f", about {_duration(event.eta)} left"
+            eta = "" if event.eta is None else f", about {format_duration(event.eta)} left"
             line = f"{event.job}: {event.step} {event.done}/{event.total}{eta}"
             self._write(line, transient=True)
         elif isinstance(event, Waiting) and event.seconds >= 1:
             self._write(
-                f"waiting {_duration(event.seconds)} for Mirakl Connect's next "
+                f"waiting {format_duration(event.seconds)} for Mirakl Connect's next "
                 f"{event.operation} slot",
                 transient=True,
             )
@@ -234,17 +234,6 @@ class _ProgressLines:
         if self.tty:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes}m{seconds:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
 
 
 def _run_job(make: Callable[[], Any]) -> Any:

@@ -48,3 +48,15 @@ OnEvent = Callable[[Event], None]
 
 def ignore(event: Event) -> None:
     """The default listener."""
+
+
+def format_duration(seconds: float) -> str:
+    """`45 s`, `2 min 05 s`, `1 h 04 min`: how long a person waits, to the second."""
+    whole = max(0, round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

@@ -51,6 +51,21 @@ def is_runner_active(store: Store) -> bool:
     return False
 
 
+def job_summary(job: Job) -> dict[str, object]:
+    """The JSON-ready view of a journal row, as `status` and `jobs` print it."""
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "state": job.state,
+        "step": job.step,
+        "done": job.done,
+        "total": job.total,
+        "params": job.params,
+        "error": job.error,
+        "updated_at": job.updated_at,
+    }
+
+
 def settle_dead_jobs(store: Store) -> Job | None:
     """A job still marked running while nobody holds the lock was interrupted (kill -9,
     dropped SSH session): say so in the journal. Returns the open job, if any."""

@@ -11,7 +11,7 @@ from typing import Any
 from connector.engine import Engine
 from connector.errors import ConnectorError
 from connector.events import OnEvent, ignore
-from connector.jobs import is_runner_active, settle_dead_jobs
+from connector.jobs import is_runner_active, job_summary, settle_dead_jobs
 
 
 class NothingToResume(ConnectorError):
@@ -28,18 +28,7 @@ def open_job(engine: Engine) -> dict[str, Any] | None:
     job = settle_dead_jobs(store)
     if job is None:
         return None
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "state": job.state,
-        "step": job.step,
-        "done": job.done,
-        "total": job.total,
-        "params": job.params,
-        "error": job.error,
-        "updated_at": job.updated_at,
-        "runner_active": is_runner_active(store),
-    }
+    return {**job_summary(job), "runner_active": is_runner_active(store)}
 
 
 async def resume(engine: Engine, on_event: OnEvent = ignore) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector.engine import MIRAKL, WOOCOMMERCE, Engine
-from connector.jobs import settle_dead_jobs
+from connector.jobs import job_summary, settle_dead_jobs
 from connector.store import Account
 
 
@@ -37,17 +37,7 @@ def status(engine: Engine) -> dict[str, Any]:
         "woocommerce": _account(store.account(WOOCOMMERCE)),
         "sync_products": options.sync_products,
         "products": {"linked": store.linked_count(), **counts},
-        "job": None
-        if job is None
-        else {
-            "id": job.id,
-            "kind": job.kind,
-            "state": job.state,
-            "step": job.step,
-            "done": job.done,
-            "total": job.total,
-            "params": job.params,
-        },
+        "job": None if job is None else job_summary(job),
         "last_sync": store.get_setting("last_sync"),
         "data_folder": str(engine.settings.home),
     }

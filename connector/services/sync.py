@@ -239,25 +239,19 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
             await mirakl.upsert_products([item.payload for item in batch])
         except RemoteRejected as error:
             sync.report.calls += 1
-            bad = {int(i) for e in error.errors for i in _INDEX.findall(e.get("field", ""))}
-            bad = {i for i in bad if i < len(batch)} or set(range(len(batch)))
-            rejected = [batch[i] for i in sorted(bad)]
-            reasons = {
-                int(i): e.get("message", error.message)
-                for e in error.errors
-                for i in _INDEX.findall(e.get("field", ""))
-            }
+            reasons = _rejected(error, len(batch))
+            rejected = [batch[i] for i in sorted(reasons)]
             store.write_ledger(
                 LedgerRow(
-                    item.mirakl_id,
-                    item.woo_id,
-                    item.woo_parent_id,
-                    item.warehouses,
+                    batch[index].mirakl_id,
+                    batch[index].woo_id,
+                    batch[index].woo_parent_id,
+                    batch[index].warehouses,
                     None,
                     "failed",
-                    reasons.get(index, error.message),
+                    reason,
                 )
-                for index, item in zip(sorted(bad), rejected, strict=True)
+                for index, reason in sorted(reasons.items())
             )
             sync.report.failed += len(rejected)
             sync.queued -= len(rejected)
@@ -265,7 +259,7 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
                 f"Mirakl Connect refused {len(rejected)} product(s): {error.message}", "error"
             )
             sync.on_event(Activity(f"Mirakl Connect refused {len(rejected)} product(s).", "error"))
-            batch = [item for i, item in enumerate(batch) if i not in bad]
+            batch = [item for i, item in enumerate(batch) if i not in reasons]
             continue
         sync.report.calls += 1
         store.write_ledger(
@@ -291,6 +285,17 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
         sync.on_event(Activity(f"Mirakl Connect accepted {len(batch)} product(s)."))
         sync.progress(force=True)
         return
+
+
+def _rejected(error: RemoteRejected, size: int) -> dict[int, str]:
+    """Which items of the batch Mirakl Connect named in its field errors, with the reason;
+    all of them when it named none."""
+    reasons: dict[int, str] = {}
+    for item in error.errors:
+        for index in _INDEX.findall(item.get("field", "")):
+            if int(index) < size:
+                reasons.setdefault(int(index), item.get("message") or error.message)
+    return reasons or dict.fromkeys(range(size), error.message)
 
 
 async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:

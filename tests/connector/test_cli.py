@@ -83,6 +83,42 @@ def connect_both(env: dict[str, str], servers: SandboxServers) -> None:
     assert woo.returncode == 0, woo.stderr
 
 
+def connected_and_synced(home: Path, servers: SandboxServers) -> tuple[dict[str, str], int]:
+    """Both accounts connected and one sync done through the CLI; returns the env and the
+    number of products pushed."""
+    env = cli_env(home, servers)
+    connect_both(env, servers)
+    with sqlite3.connect(home / "mirakl-woo.sqlite3") as db:
+        db.execute(
+            "INSERT OR REPLACE INTO settings VALUES ('product_options', ?)",
+            (json.dumps({"sync_products": True}),),
+        )
+    synced = run(env, "sync", "--json")
+    assert synced.returncode == 0, synced.stderr
+    return env, json.loads(synced.stdout)["pushed"]
+
+
+def start_disconnect(env: dict[str, str], option: str) -> subprocess.Popen[str]:
+    """A disconnect in another process, returned once its journal holds the first batch."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "disconnect", "--catalog", option,
+         "--confirm", "disconnect"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    db = sqlite3.connect(Path(env["MIRAKL_WOO_HOME"]) / "mirakl-woo.sqlite3")
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            row = db.execute("SELECT done FROM jobs WHERE kind = 'disconnect'").fetchone()
+            if row and row[0] >= 1000:
+                return process
+            time.sleep(0.01)
+    finally:
+        db.close()
+    process.kill()
+    raise AssertionError("the disconnect never recorded its first batch")
+
+
 def all_text(home: Path, *results: subprocess.CompletedProcess[str]) -> str:
     """Everything the CLI printed and everything it wrote, except the secrets file itself."""
     parts = [r.stdout + r.stderr for r in results]
@@ -206,32 +242,12 @@ def test_disconnect_needs_the_exact_word(tmp_path: Path, servers) -> None:
 
 def test_sync_then_disconnect_killed_mid_job_resumes(tmp_path: Path, servers) -> None:
     home = tmp_path / "home"
-    env = cli_env(home, servers)
-    connect_both(env, servers)
-    sqlite3.connect(home / "mirakl-woo.sqlite3").execute(
-        "INSERT OR REPLACE INTO settings VALUES ('product_options', '{\"sync_products\": true}')"
-    ).connection.commit()
-    synced = run(env, "sync", "--json")
-    assert synced.returncode == 0, synced.stderr
-    pushed = json.loads(synced.stdout)["pushed"]
+    env, pushed = connected_and_synced(home, servers)
     assert pushed > 1000
     before = len(servers.mirakl.calls_of("delete"))
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "disconnect", "--catalog", "delete",
-         "--confirm", "disconnect"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    db = sqlite3.connect(home / "mirakl-woo.sqlite3")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        row = db.execute("SELECT done FROM jobs WHERE kind = 'disconnect'").fetchone()
-        if row and row[0] >= 1000:
-            break
-        time.sleep(0.01)
+    process = start_disconnect(env, "delete")
     process.send_signal(signal.SIGKILL)
     process.wait()
-    db.close()
     assert home.exists()
 
     status = json.loads(run(env, "status", "--json").stdout)
@@ -263,27 +279,10 @@ def test_interrupted_disconnect_resumed_by_a_detached_runner(tmp_path: Path, ser
     from connector.settings import Settings
 
     home = tmp_path / "home"
-    env = cli_env(home, servers)
-    connect_both(env, servers)
-    sqlite3.connect(home / "mirakl-woo.sqlite3").execute(
-        "INSERT OR REPLACE INTO settings VALUES ('product_options', '{\"sync_products\": true}')"
-    ).connection.commit()
-    assert run(env, "sync").returncode == 0
-    process = subprocess.Popen(
-        [sys.executable, "-m", "connector.cli", "disconnect", "--catalog", "deactivate",
-         "--confirm", "disconnect"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    db = sqlite3.connect(home / "mirakl-woo.sqlite3")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        row = db.execute("SELECT done FROM jobs WHERE kind = 'disconnect'").fetchone()
-        if row and row[0] >= 1000:
-            break
-        time.sleep(0.01)
+    env, _ = connected_and_synced(home, servers)
+    process = start_disconnect(env, "deactivate")
     process.send_signal(signal.SIGHUP)  # the SSH session dropped
     assert process.wait(10) == 5, process.stderr.read() if process.stderr else ""
-    db.close()
 
     shown = json.loads(run(env, "jobs", "--json").stdout)
     assert shown["kind"] == "disconnect" and shown["state"] == "interrupted"

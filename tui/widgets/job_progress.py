@@ -22,7 +22,7 @@ from textual.containers import Vertical
 from textual.timer import Timer
 from textual.widgets import Label, Log, ProgressBar
 
-from connector.events import Activity, Event, Finished, Progress, Waiting
+from connector.events import Activity, Event, Finished, Progress, Waiting, format_duration
 
 # Words, not colours, carry the level (the app may run in 16 colours over SSH).
 LEVEL_PREFIX = {"warning": "Warning: ", "error": "Error: ", "debug": ""}
@@ -34,14 +34,7 @@ def format_eta(seconds: float | None) -> str:
         return "ETA unknown"
     if seconds < 1:
         return "ETA < 1 s"
-    whole = round(seconds)
-    if whole < 60:
-        return f"ETA {whole} s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"ETA {minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"ETA {hours} h {minutes:02d} min"
+    return f"ETA {format_duration(seconds)}"
 
 
 def activity_line(event: Activity) -> str:

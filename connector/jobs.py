@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from filelock import FileLock, Timeout
-
 from connector.errors import ConnectorError
 from connector.store import Job, Store
 
@@ -21,6 +19,8 @@ class JobBusy(ConnectorError):
 def runner_lock(store: Store) -> Iterator[None]:
     """Held while a job runs. filelock (not a hand-made pid file): the OS drops the lock
     when the process dies, so a kill -9 never leaves the folder locked."""
+    from filelock import FileLock, Timeout  # off the path to the app's first frame
+
     assert store.path is not None
     lock = FileLock(str(store.path.parent / "runner.lock"), mode=0o600)
     try:
@@ -41,6 +41,8 @@ def runner_lock(store: Store) -> Iterator[None]:
 
 def is_runner_active(store: Store) -> bool:
     """True while some process holds the runner lock."""
+    from filelock import FileLock, Timeout
+
     assert store.path is not None
     lock = FileLock(str(store.path.parent / "runner.lock"), mode=0o600)
     try:

@@ -122,6 +122,8 @@ async def _items(
                 else:
                     yield map_item(product, None, context, options)
                 sync.read += 1
+                if sync.read % 20 == 0:
+                    await asyncio.sleep(0)  # let the screen answer keys between products
             sync.progress()
 
 
@@ -262,8 +264,8 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
             batch = [item for i, item in enumerate(batch) if i not in reasons]
             continue
         sync.report.calls += 1
-        store.write_ledger(
-            (
+        for start in range(0, len(batch), 250):  # short transactions, the loop breathes
+            store.write_ledger(
                 LedgerRow(
                     item.mirakl_id,
                     item.woo_id,
@@ -274,10 +276,9 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
                     None,
                     True,
                 )
-                for item in batch
-            ),
-            seen_pass=0,
-        )
+                for item in batch[start : start + 250]
+            )
+            await asyncio.sleep(0)
         zeroed = sum(1 for item in batch if item.state_after == "zeroed")
         sync.report.zeroed += zeroed
         sync.report.pushed += len(batch) - zeroed

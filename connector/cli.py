@@ -356,21 +356,18 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         woo_port=args.woo_port,
     )
 
-    async def run() -> None:
-        import threading
+    import time
 
-        ready = threading.Event()
-        task = asyncio.create_task(servers.serve(ready))
-        while not ready.is_set() and not task.done():
-            await asyncio.sleep(0.02)
-        if task.done():
-            await task
+    servers.start()
+    try:
         creds = servers.credentials()
         print("Sandbox servers are running (Ctrl+C stops them).", flush=True)
         print(f"  Mirakl Connect token URL  {servers.auth_url}")
         print(f"  Mirakl Connect API URL    {servers.api_url}")
-        print(f"  client id / secret        {creds['mirakl_client_id']} / "
-              f"{creds['mirakl_client_secret']}")
+        print(
+            f"  client id / secret        {creds['mirakl_client_id']} / "
+            f"{creds['mirakl_client_secret']}"
+        )
         print(f"  WooCommerce store URL     {servers.woo_url}  ({args.catalog_size} products)")
         print(f"  consumer key              {creds['woo_consumer_key']}")
         print(f"  consumer secret           {creds['woo_consumer_secret']}")
@@ -378,10 +375,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         for name, value in servers.env().items():
             print(f"  export {name}={value}")
         print(flush=True)
-        await task
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+        with contextlib.suppress(KeyboardInterrupt):
+            while True:
+                time.sleep(3600)
+    finally:
+        servers.stop()
     return EXIT_OK
 
 

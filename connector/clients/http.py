@@ -26,12 +26,16 @@ def safe_url(url: httpx.URL) -> str:
 
 
 async def _log_request(request: httpx.Request) -> None:
-    log.debug("→ %s %s", request.method, safe_url(request.url))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("→ %s %s", request.method, safe_url(request.url))
 
 
 async def _log_response(response: httpx.Response) -> None:
+    # A sync reads thousands of pages: successful reads are DEBUG, writes and failures INFO.
     request = response.request
-    log.info("← %s %s %s", response.status_code, request.method, safe_url(request.url))
+    level = logging.DEBUG if request.method == "GET" and response.is_success else logging.INFO
+    if log.isEnabledFor(level):
+        log.log(level, "← %s %s %s", response.status_code, request.method, safe_url(request.url))
 
 
 def make_client(*, base_url: str = "", transport: Any = None, **kwargs: Any) -> httpx.AsyncClient:

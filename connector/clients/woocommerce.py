@@ -213,7 +213,7 @@ class WooClient:
         consumer_key: Secret,
         consumer_secret: Secret,
         auth_mode: str | None = None,
-        concurrency: int = 4,
+        concurrency: int = 8,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float | None = None,
         attempts: int = 4,

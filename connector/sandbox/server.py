@@ -34,7 +34,7 @@ class SandboxServers:
     mirakl: MiraklSandbox = field(init=False)
     woo: WooSandbox = field(init=False)
     _servers: list[uvicorn.Server] = field(default_factory=list, init=False, repr=False)
-    _thread: threading.Thread | None = field(default=None, init=False, repr=False)
+    _threads: list[threading.Thread] = field(default_factory=list, init=False, repr=False)
     _ports: dict[str, int] = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -80,55 +80,60 @@ class SandboxServers:
             app, host=self.host, port=port, log_level="warning", access_log=False, lifespan="off"
         )
 
-    async def serve(self, ready: threading.Event | None = None) -> None:
-        """Run both servers in the current loop until `stop()`."""
-        self._servers = [
-            uvicorn.Server(self._config(self.mirakl.app, self.mirakl_port)),
-            uvicorn.Server(self._config(self.woo.app, self.woo_port)),
-        ]
-        for server in self._servers:
-            server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        tasks = [asyncio.create_task(server.serve()) for server in self._servers]
-        while not all(server.started for server in self._servers):
-            if any(task.done() for task in tasks):
-                for task in tasks:
-                    if task.done() and task.exception():
-                        raise task.exception()  # type: ignore[misc]
-                raise RuntimeError("a sandbox server stopped while starting")
-            await asyncio.sleep(0.01)
-        for name, server in zip(("mirakl", "woo"), self._servers, strict=True):
-            self._ports[name] = server.servers[0].sockets[0].getsockname()[1]
-        if ready is not None:
-            ready.set()
-        await asyncio.gather(*tasks)
-
     def start(self) -> SandboxServers:
-        """Serve from a daemon thread; returns when both ports are known."""
+        """Serve each sandbox from a daemon thread with its own event loop (so building a page
+        of the store never delays the Mirakl sandbox's arrival clock); returns once both
+        accept connections."""
+        for name, app, port in (
+            ("mirakl", self.mirakl.app, self.mirakl_port),
+            ("woo", self.woo.app, self.woo_port),
+        ):
+            self._ports[name] = self._serve_in_thread(name, app, port)
+        return self
+
+    def _serve_in_thread(self, name: str, app: Any, port: int) -> int:
+        server = uvicorn.Server(self._config(app, port))
+        server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+        self._servers.append(server)
         ready = threading.Event()
         failure: list[BaseException] = []
 
+        async def serve() -> None:
+            task = asyncio.create_task(server.serve())
+            while not server.started:
+                if task.done():
+                    await task
+                    raise RuntimeError(f"the {name} sandbox stopped while starting")
+                await asyncio.sleep(0.01)
+            ready.set()
+            await task
+
         def run() -> None:
             try:
-                asyncio.run(self.serve(ready))
+                asyncio.run(serve())
             except BaseException as exc:  # reported to the starting thread
                 failure.append(exc)
                 ready.set()
 
-        self._thread = threading.Thread(target=run, name="mirakl-woo-sandbox", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=run, name=f"mirakl-woo-sandbox-{name}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
         ready.wait(30)
         if failure:
+            self.stop()
             raise failure[0]
-        if not self._ports:
-            raise RuntimeError("the sandbox servers did not start within 30 s")
-        return self
+        if not server.started:
+            self.stop()
+            raise RuntimeError(f"the {name} sandbox did not start within 30 s")
+        return int(server.servers[0].sockets[0].getsockname()[1])
 
     def stop(self) -> None:
         for server in self._servers:
             server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(10)
+        self._threads.clear()
+        self._servers.clear()
 
     def __enter__(self) -> SandboxServers:
         return self.start()

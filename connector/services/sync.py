@@ -4,6 +4,7 @@ interval, WooCommerce read while the previous batch waits for its slot, memory f
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import re
 import time
@@ -63,7 +64,7 @@ class _Item:
     mirakl_id: str
     woo_id: int
     woo_parent_id: int | None
-    payload: dict[str, Any]
+    body: bytes  # the product as JSON: a third of the memory of the dict
     warehouses: list[str]
     payload_hash: str | None
     state_after: str  # "pushed" or "zeroed"
@@ -103,18 +104,47 @@ class _Pass:
             self.on_event(Progress("sync", self.step, self.read, total, self.eta()))
 
 
+async def _pages_with_variations(
+    woo: Any, sync: _Pass
+) -> AsyncIterator[tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]]:
+    """Pages in store order, each with its variations; the variations of the next page are
+    already on their way while this one is mapped (at most two pages held)."""
+    queue: asyncio.Queue[tuple[list[dict[str, Any]], asyncio.Task[Any]] | None] = asyncio.Queue(
+        maxsize=2
+    )
+
+    async def variations_of(page: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+        variable = [p["id"] for p in page if p.get("type") == "variable"]
+        found = await asyncio.gather(*(woo.list_variations(pid) for pid in variable))
+        return dict(zip(variable, found, strict=True))
+
+    async def fetch() -> None:
+        async for page in woo.iter_product_pages(status="any"):
+            if sync.total is None:
+                sync.total = getattr(woo, "total_products", None) or None
+            await queue.put((page, asyncio.create_task(variations_of(page))))
+        await queue.put(None)
+
+    fetcher = asyncio.create_task(fetch())
+    try:
+        while (entry := await queue.get()) is not None:
+            page, task = entry
+            yield page, await task
+        await fetcher
+    finally:
+        fetcher.cancel()
+        while not queue.empty():
+            entry = queue.get_nowait()
+            if entry is not None:
+                entry[1].cancel()
+
+
 async def _items(
     engine: Engine, sync: _Pass, options: ProductOptions, context: StoreContext
 ) -> AsyncIterator[MappedProduct | Skipped]:
     """Every simple product and every variation, mapped, in store order."""
     async with engine.woo_client() as woo:
-        pages = woo.iter_product_pages(status="any")
-        async for page in pages:
-            if sync.total is None:
-                sync.total = getattr(woo, "total_products", None) or None
-            variable = [p for p in page if p.get("type") == "variable"]
-            variations = await asyncio.gather(*(woo.list_variations(p["id"]) for p in variable))
-            by_parent = {p["id"]: v for p, v in zip(variable, variations, strict=True)}
+        async for page, by_parent in _pages_with_variations(woo, sync):
             for product in page:
                 if product.get("type") == "variable":
                     for variation in by_parent[product["id"]]:
@@ -179,7 +209,7 @@ async def _batches(
                     m.mirakl_id,
                     m.woo_id,
                     m.woo_parent_id,
-                    m.payload,
+                    _encode(m.payload),
                     warehouses,
                     m.payload_hash,
                     "pushed",
@@ -216,7 +246,7 @@ async def _batches(
                 row.mirakl_id,
                 row.woo_id,
                 row.woo_parent_id,
-                zero_stock_payload(row.mirakl_id, row.warehouses),
+                _encode(zero_stock_payload(row.mirakl_id, row.warehouses)),
                 row.warehouses,
                 row.payload_hash,
                 "zeroed",
@@ -238,7 +268,7 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
         if wait > 0.05:
             sync.on_event(Waiting("upsert", wait))
         try:
-            await mirakl.upsert_products([item.payload for item in batch])
+            await mirakl.upsert_products([item.body for item in batch])
         except RemoteRejected as error:
             sync.report.calls += 1
             reasons = _rejected(error, len(batch))
@@ -288,6 +318,10 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
         return
 
 
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def _rejected(error: RemoteRejected, size: int) -> dict[int, str]:
     """Which items of the batch Mirakl Connect named in its field errors, with the reason;
     all of them when it named none."""
@@ -327,6 +361,8 @@ async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:
         on_event(Activity("Sync started."))
         try:
             async with mirakl:
+                # the token is fetched while the first batch is read, not when it is ready
+                token = asyncio.create_task(mirakl.authenticate())
                 queue: asyncio.Queue[list[_Item] | None] = asyncio.Queue(maxsize=1)
 
                 async def produce() -> None:
@@ -336,6 +372,7 @@ async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:
                     await queue.put(None)
 
                 async def consume() -> None:
+                    await token
                     while (batch := await queue.get()) is not None:
                         sync.step = "pushing to Mirakl Connect"
                         await _push(engine, sync, mirakl, batch)

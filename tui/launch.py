@@ -11,8 +11,10 @@ from pathlib import Path
 def run_app() -> int:
     from connector.engine import Engine
     from connector.redact import setup_logging
+    from tui import hangup
     from tui.app import MiraklWooApp
 
+    hangup.install()
     engine = Engine.from_env()
     if engine.exists:
         setup_logging(str(engine.settings.log_path))
@@ -33,8 +35,10 @@ def run_demo(*, connected: bool = False, catalog_size: int = 1500, interval: flo
     from connector.secret import Secret
     from connector.services import onboarding
     from connector.settings import Settings
+    from tui import hangup
     from tui.app import MiraklWooApp
 
+    hangup.install()
     home = Path(tempfile.mkdtemp(prefix="mirakl-woo-demo-"))
     try:
         with SandboxServers(catalog_size=catalog_size, interval=interval) as servers:

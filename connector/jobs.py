@@ -44,6 +44,8 @@ def is_runner_active(store: Store) -> bool:
     from filelock import FileLock, Timeout
 
     assert store.path is not None
+    if not store.path.parent.exists():  # wiped: checking must not create the folder again
+        return False
     lock = FileLock(str(store.path.parent / "runner.lock"), mode=0o600)
     try:
         lock.acquire(timeout=0)
@@ -68,14 +70,23 @@ def job_summary(job: Job) -> dict[str, object]:
     }
 
 
-def settle_dead_jobs(store: Store) -> Job | None:
-    """A job still marked running while nobody holds the lock was interrupted (kill -9,
-    dropped SSH session): say so in the journal. Returns the open job, if any."""
+def settle_dead_jobs(store: Store, kind: str | None = None) -> Job | None:
+    """Jobs still marked running while nobody holds the lock were interrupted (kill -9, a
+    dropped SSH session): say so in the journal. Returns the open job (of `kind`), if any."""
     job = store.open_job()
     if job is not None and job.state == "running" and not is_runner_active(store):
-        store.update_job(job.id, state="interrupted")
-        job = store.job(job.id)
-    return job
+        store.interrupt_running_jobs()
+    return store.open_job(kind)
+
+
+def journal_stop(store: Store, job_id: int, what: str, error: BaseException) -> None:
+    """Record why a job stopped: a failure with its reason, or an interruption to resume."""
+    if isinstance(error, Exception):
+        store.update_job(job_id, state="failed", error=str(error)[:500])
+        store.log_activity(f"{what} stopped: {error}", "error")
+    else:
+        store.update_job(job_id, state="interrupted", error=None)
+        store.log_activity(f"{what} interrupted; it resumes where it stopped.", "warning")
 
 
 def stop_runner(store: Store) -> bool:
@@ -85,7 +96,7 @@ def stop_runner(store: Store) -> bool:
     import signal
 
     pid = store.get_setting("runner_pid")
-    if not pid or not is_runner_active(store):
+    if not pid or int(pid) == os.getpid() or not is_runner_active(store):
         return False
     try:
         os.kill(int(pid), signal.SIGTERM)

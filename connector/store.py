@@ -376,8 +376,27 @@ class Store:
         if kind:
             sql += " AND kind = ?"
             args.append(kind)
-        row = self._db.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
+        # An unfinished disconnect outranks any sync: it is what must be finished first.
+        order = " ORDER BY kind = 'disconnect' DESC, id DESC LIMIT 1"
+        row = self._db.execute(sql + order, args).fetchone()
         return None if row is None else _job(row)
+
+    def close_open_jobs(self, kind: str, state: str) -> None:
+        """Mark every unfinished job of `kind` as ended (`state`), e.g. older sync passes
+        that a new pass supersedes."""
+        marks = ",".join("?" * len(ACTIVE_JOB_STATES))
+        with self.transaction() as db:
+            db.execute(
+                f"UPDATE jobs SET state = ?, updated_at = ? WHERE kind = ? AND state IN ({marks})",
+                (state, now_iso(), kind, *ACTIVE_JOB_STATES),
+            )
+
+    def interrupt_running_jobs(self) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE jobs SET state = 'interrupted', updated_at = ? WHERE state = 'running'",
+                (now_iso(),),
+            )
 
     def update_job(self, job_id: int, **fields: Any) -> None:
         allowed = {"state", "step", "done", "total", "error", "params"}

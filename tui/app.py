@@ -1,23 +1,28 @@
-"""The Textual face of the connector: routing between screens, the sync worker, the palette."""
+"""The Textual face of the connector: routing between screens, the sync worker, the palette,
+and long work handed to (or found running in) another process."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sqlite3
 from collections.abc import Callable, Iterable
 from contextlib import suppress
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.timer import Timer
+from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from connector.engine import MIRAKL, WOOCOMMERCE, Engine
 from connector.errors import ConnectorError
 from connector.events import Activity, Event, Finished, Progress, Waiting
+from connector.services.background import open_job, spawn_runner
 from connector.services.status import status
 from tui.messages import AccountsChanged, Disconnected
 from tui.screens.authorize_mirakl import AuthorizeMiraklScreen
@@ -25,12 +30,20 @@ from tui.screens.authorize_woocommerce import AuthorizeWooScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.product_settings import ProductSettingsScreen
 from tui.widgets.header import accounts_line
+from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
+
+if TYPE_CHECKING:
+    from tui.widgets.journal_watch import JournalWatch
 
 log = logging.getLogger(__name__)
 
 #: The id of the JobProgress that shows the sync on any screen that has one.
 SYNC_PROGRESS_ID = "sync-progress"
+#: The id of the Account screen's JobProgress (the disconnect).
+DISCONNECT_PROGRESS_ID = "disconnect-progress"
+#: Worker groups of the jobs the App runs itself (sync: the App; disconnect: Account screen).
+JOB_GROUPS = ("sync", "disconnect")
 SYNC_TITLE = "Sync: WooCommerce → Mirakl Connect"
 # Activity lines kept for a screen that opens while a sync runs.
 _REPLAY_LINES = 200
@@ -75,6 +88,15 @@ class MiraklWooApp(App[None]):
     CSS_PATH = "app.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Before the navigation keys: shown only while they apply, and then they matter most
+        # (the footer is cut at 80 columns).
+        Binding(
+            "b",
+            "continue_in_background",
+            "Background",
+            tooltip="Let a background runner do this job: you can close the terminal",
+        ),
+        Binding("x", "stop_job", "Stop job", tooltip="Stop the job another process runs"),
         Binding("o", "overview", "Overview"),
         Binding("p", "product_settings", "Settings", tooltip="Product settings"),
         Binding("a", "account", "Account"),
@@ -89,13 +111,42 @@ class MiraklWooApp(App[None]):
         # What the running (or last) sync reported, replayed into a screen opened meanwhile.
         self.sync_events: list[Event] = []
         self.last_sync_report: Any | None = None
+        # A job another process runs (a runner this app started, or someone else's).
+        self.job_watch: JournalWatch | None = None
+        self.poll_interval = 0.5
+        self._watch_timer: Timer | None = None
+        self.watched_events: list[Event] = []  # the watched disconnect, for a screen opened later
+        self.handing_off: str | None = None  # the kind of job being handed to a runner
+        # The unfinished job nobody works on (what "b" resumes in the background).
+        self.resumable: dict[str, Any] | None = None
 
     # routing ---------------------------------------------------------------------------
 
     def on_mount(self) -> None:
         with suppress(NotImplementedError, RuntimeError):  # no signals on some platforms
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.on_sighup)
         self.route()
+
+    def on_sighup(self) -> None:
+        """The terminal went away (SSH dropped): stop our own job cleanly, then exit."""
+        self.call_next(self.stop_own_jobs_and_exit)
+
+    async def action_quit(self) -> None:
+        await self.stop_own_jobs_and_exit()
+
+    async def stop_own_jobs_and_exit(self) -> None:
+        """Cancel the jobs this app runs and wait until their services have journaled them
+        as interrupted (resumable), then exit. A background runner is left running."""
+        await self.stop_own_jobs()
+        self.exit()
+
+    async def stop_own_jobs(self) -> None:
+        workers = [w for w in self.workers if w.group in JOB_GROUPS and not w.is_finished]
+        for worker in workers:
+            worker.cancel()
+        for worker in workers:
+            with suppress(WorkerCancelled, WorkerFailed):
+                await worker.wait()
 
     def on_unmount(self) -> None:
         with suppress(NotImplementedError, RuntimeError):
@@ -111,8 +162,15 @@ class MiraklWooApp(App[None]):
         )
 
     def screen_for_state(self) -> Screen[Any]:
-        """A fresh instance of the screen the saved state calls for."""
+        """A fresh instance of the screen the saved state calls for: a job another process
+        runs first (its progress), then an unfinished disconnect, then the accounts."""
         account = account_screen_class()
+        self.notice_background_job()
+        running = self.background_kind()
+        if running == "disconnect" and account is not None:
+            return account()
+        if running == "sync" and self.connected():
+            return OverviewScreen()
         if account is not None and pending_disconnect(self.engine) is not None:
             return account()
         current = status(self.engine)
@@ -138,6 +196,7 @@ class MiraklWooApp(App[None]):
     def route(self) -> None:
         """Go where the state calls for."""
         self.show(self.screen_for_state())
+        self.refresh_job_info()
 
     def refresh_accounts(self) -> None:
         """The header's sub-title: the connected accounts."""
@@ -159,7 +218,9 @@ class MiraklWooApp(App[None]):
             markup=False,
         )
         self.sync_events = []
+        self.watched_events = []
         self.last_sync_report = None
+        self.resumable = None
         self.show(AuthorizeMiraklScreen(demo=self.demo))
 
     # actions ---------------------------------------------------------------------------
@@ -168,12 +229,18 @@ class MiraklWooApp(App[None]):
         return bool(getattr(self.screen, "navigation_locked", False))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "continue_in_background":
+            return self._can_continue_in_background()
+        if action == "stop_job":
+            return self.job_watch is not None and self.handing_off is None
         if action not in NAVIGATION:
             return True
         if not self.connected():
             return False
         if self._navigation_locked():
             return None
+        if action in ("sync", "disconnect") and self.background_kind() is not None:
+            return None  # one job at a time: another process runs one (the reason is shown)
         if action == "sync" and self.sync_running:
             return None
         current = {
@@ -219,6 +286,14 @@ class MiraklWooApp(App[None]):
         """Sync now. A screen may veto it first (Product settings saves its form)."""
         if not self._allowed("sync"):
             return
+        if self.notice_background_job() is not None:
+            self.notify(
+                "Another mirakl-woo process is running a job on this data folder: its "
+                "progress is shown, and Sync now waits until it ends.",
+                severity="warning",
+                markup=False,
+            )
+            return
         before: Callable[[], bool] | None = getattr(self.screen, "before_sync", None)
         if before is not None and not before():
             return
@@ -261,10 +336,29 @@ class MiraklWooApp(App[None]):
                     "End the connection and choose what happens to the catalog",
                     self.action_disconnect,
                 )
-            if not self.sync_running:
+            if self._allowed("sync"):
                 yield SystemCommand(
                     "Sync now", "Push WooCommerce products to Mirakl Connect", self.action_sync
                 )
+        if self._can_continue_in_background():
+            if self.own_job() is not None:
+                yield SystemCommand(
+                    "Continue in background",
+                    "Hand this job to a background runner; you can close the terminal",
+                    self.action_continue_in_background,
+                )
+            else:
+                yield SystemCommand(
+                    "Resume in background",
+                    "Finish the unfinished job in a background runner",
+                    self.action_continue_in_background,
+                )
+        if self.check_action("stop_job", ()):
+            yield SystemCommand(
+                "Stop the background job",
+                "The runner records where it is and exits; the job can be resumed",
+                self.action_stop_job,
+            )
         for title, help_text, callback in getattr(screen, "palette_commands", lambda: [])():
             yield SystemCommand(title, help_text, callback)
         yield from super().get_system_commands(screen)
@@ -273,7 +367,7 @@ class MiraklWooApp(App[None]):
 
     def start_sync(self) -> Worker[Any] | None:
         """Run one sync pass in the background; None if one is running already."""
-        if self.sync_running:
+        if self.sync_running or self.background_kind() is not None:
             return None
         self.sync_running = True
         self.refresh_bindings()
@@ -281,8 +375,10 @@ class MiraklWooApp(App[None]):
         for progress in self._sync_widgets():
             progress.start(SYNC_TITLE)
             self.call_after_refresh(progress.scroll_visible)
+        worker = self._sync_worker()
         self._refresh_screen()
-        return self._sync_worker()
+        self.draw_job_controls()
+        return worker
 
     def _refresh_screen(self) -> None:
         refresher: Callable[[], object] | None = getattr(self.screen, "refresh_state", None)
@@ -303,9 +399,17 @@ class MiraklWooApp(App[None]):
         return report
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "sync" or not event.worker.is_finished:
+        if event.worker.group not in JOB_GROUPS or not event.worker.is_finished:
             return
-        if event.state == WorkerState.ERROR:
+        if event.worker.group == "disconnect":  # the Account screen handled it first
+            if self.engine.peek_store() is not None:
+                self.refresh_job_info()
+            self.draw_job_controls()
+            return
+        handed_off = event.state == WorkerState.CANCELLED and self.background_kind() == "sync"
+        if handed_off:
+            pass  # the progress goes on, read from the runner's journal
+        elif event.state == WorkerState.ERROR:
             log.error("sync failed", exc_info=event.worker.error)
             self._sync_note(f"Sync failed: {event.worker.error}")
             self.notify(
@@ -316,28 +420,31 @@ class MiraklWooApp(App[None]):
             )
         elif event.state == WorkerState.CANCELLED:
             self._sync_note("Sync cancelled; the next run continues where it stopped.")
-        for progress in self._sync_widgets():
-            progress.finish()
+        if not handed_off:
+            for progress in self._sync_widgets():
+                progress.finish()
         self.sync_running = False
+        self.refresh_job_info()
         self.refresh_bindings()
         self.refresh_accounts()
         self._refresh_screen()
+        self.draw_job_controls()
 
     def _sync_widgets(self) -> list[JobProgress]:
         return list(self.screen.query(f"#{SYNC_PROGRESS_ID}").results(JobProgress))
 
     def _on_sync_event(self, event: Event) -> None:
-        self._remember(event)
+        self._remember(event, self.sync_events)
         for progress in self._sync_widgets():
             progress.handle(event)
 
     def _sync_note(self, text: str) -> None:
-        self._remember(Activity(text, "error"))
+        self._remember(Activity(text, "error"), self.sync_events)
         for progress in self._sync_widgets():
             progress.note(text)
 
-    def _remember(self, event: Event) -> None:
-        events = self.sync_events
+    @staticmethod
+    def _remember(event: Event, events: list[Event]) -> None:
         if isinstance(event, (Progress, Waiting)):
             # Only the latest of each kind matters for a replay.
             events[:] = [e for e in events if type(e) is not type(event)]
@@ -349,9 +456,311 @@ class MiraklWooApp(App[None]):
 
     def attach_sync_progress(self, progress: JobProgress) -> None:
         """Called by a screen mounting a sync JobProgress: show the run in progress, if any."""
-        if not self.sync_events and not self.sync_running:
+        self.attach_job_view("sync", progress)
+
+    def attach_job_view(
+        self, kind: str, progress: JobProgress, controls: JobControls | None = None
+    ) -> None:
+        """Called by a screen mounting the progress of `kind` (sync or disconnect): notice
+        a job another process runs, and show the run in progress (ours or watched), if any."""
+        if self.job_watch is None:
+            self.notice_background_job()
+        watched = self.job_watch is not None and self.job_watch.kind == kind
+        if kind == "sync":
+            running = self.sync_running or watched
+            events = self.sync_events
+        else:
+            running = watched
+            events = self.watched_events if watched else []
+        if controls is not None:
+            self._draw_controls(controls)
+        if not events and not running:
             return
-        progress.start(SYNC_TITLE)
-        progress.replay(self.sync_events)
-        if not self.sync_running and not any(isinstance(e, Finished) for e in self.sync_events):
+        progress.start(self.watched_title() if watched else SYNC_TITLE)
+        progress.replay(events)
+        if not running and not any(isinstance(e, Finished) for e in events):
             progress.finished = True
+
+    # jobs in another process -----------------------------------------------------------
+
+    def own_job(self) -> Worker[Any] | None:
+        """The job worker this app runs (the sync, or the Account screen's disconnect)."""
+        for worker in self.workers:
+            if worker.group in JOB_GROUPS and not worker.is_finished:
+                return worker
+        return None
+
+    def background_kind(self) -> str | None:
+        """The kind of job another process runs now (or this app is handing over)."""
+        if self.handing_off is not None:
+            return self.handing_off
+        if self.job_watch is not None and self.job_watch.ended is None:
+            return self.job_watch.kind
+        return None
+
+    def notice_background_job(self) -> dict[str, Any] | None:
+        """If another process runs a job on this data folder, start watching it."""
+        if self.job_watch is not None or self.handing_off or self.own_job() is not None:
+            return None
+        if self.engine.peek_store() is None:
+            return None
+        job = open_job(self.engine)
+        if job is None or not job["runner_active"]:
+            return None
+        self.start_watch(job)
+        return job
+
+    def refresh_job_info(self) -> None:
+        """Read the unfinished job nobody works on (what `b` resumes in the background)."""
+        job = None
+        if self.engine.peek_store() is not None and self.job_watch is None:
+            job = open_job(self.engine)
+        if job is not None and job["kind"] == "sync":
+            from tui.screens.overview import stale_sync
+
+            if stale_sync(self.engine, job):
+                job = None
+        self.resumable = job if job is not None and not job["runner_active"] else None
+        self.refresh_bindings()
+
+    def _can_continue_in_background(self) -> bool:
+        if self.handing_off is not None or self.job_watch is not None:
+            return False
+        if self.own_job() is not None:
+            return True
+        if self.resumable is None or self._navigation_locked():
+            return False
+        # Offered where that job is shown: a disconnect on the Account screen, a sync
+        # beside the sync progress (Overview, Product settings).
+        shown_by = SYNC_PROGRESS_ID if self.resumable["kind"] == "sync" else DISCONNECT_PROGRESS_ID
+        return bool(self.screen.query(f"#{shown_by}"))
+
+    async def action_continue_in_background(self) -> None:
+        """Hand the job this app runs to a background runner, or resume the unfinished one
+        in a background runner. Either way the terminal may then be closed."""
+        if not self._can_continue_in_background():
+            return
+        worker = self.own_job()
+        if worker is not None:
+            await self._hand_off(worker)
+            return
+        job = open_job(self.engine) if self.engine.peek_store() is not None else None
+        if job is None or job["runner_active"]:
+            self.refresh_job_info()
+            return
+        self._spawn_runner_for(job)
+
+    async def _hand_off(self, worker: Worker[Any]) -> None:
+        kind = str(worker.group)
+        self.handing_off = kind
+        self.refresh_bindings()
+        self.draw_job_controls()
+        self._job_note(kind, "Handing the job to a background runner…")
+        worker.cancel()
+        with suppress(WorkerCancelled, WorkerFailed):
+            await worker.wait()  # the service journals it as interrupted before it ends
+        try:
+            if worker.state != WorkerState.CANCELLED:
+                return  # it finished (or failed) before it could be handed over
+            job = open_job(self.engine) if self.engine.peek_store() is not None else None
+            if job is None or job["kind"] != kind or job["runner_active"]:
+                return
+            self._spawn_runner_for(job)
+        finally:
+            self.handing_off = None
+            self.refresh_bindings()
+            self.draw_job_controls()
+            self._refresh_screen()
+
+    def _spawn_runner_for(self, job: dict[str, Any]) -> None:
+        try:
+            pid = spawn_runner(self.engine)
+        except OSError as error:
+            log.error("could not start a background runner", exc_info=error)
+            self.notify(
+                f"Could not start a background runner: {error}",
+                title="Not handed over",
+                severity="error",
+                markup=False,
+            )
+            self.refresh_job_info()
+            self._refresh_screen()
+            return
+        log.info("background runner started: pid %s", pid)
+        self.start_watch(job, pid=pid)
+        self._job_note(str(job["kind"]), f"Handed to a background runner (pid {pid}).")
+
+    def start_watch(self, job: dict[str, Any], *, pid: int | None = None) -> None:
+        """Show the progress of `job`, which another process runs, read from the journal."""
+        from tui.widgets.journal_watch import JournalWatch  # off the path to the first frame
+
+        self.stop_watch()
+        kind = str(job["kind"])
+        handed_over = pid is not None and self._job_progress(kind) != []
+        # A hand-over continues the view the app drew so far: no lines from the journal's past.
+        self.job_watch = JournalWatch(self.engine, job, pid=pid, context=not handed_over)
+        self.resumable = None
+        if not handed_over:  # a fresh view (a hand-over keeps what the app showed so far)
+            if kind == "sync":
+                self.sync_events = []
+            else:
+                self.watched_events = []
+            for progress in self._job_progress(kind):
+                progress.start(self.watched_title())
+        self._watch_timer = self.set_interval(self.poll_interval, self._poll_watch)
+        self._poll_watch()
+        self.refresh_bindings()
+        self._refresh_screen()
+        self.draw_job_controls()
+
+    def stop_watch(self) -> None:
+        if self._watch_timer is not None:
+            self._watch_timer.stop()
+            self._watch_timer = None
+        self.job_watch = None
+
+    def watched_title(self) -> str:
+        watch = self.job_watch
+        if watch is None or watch.kind == "sync":
+            return SYNC_TITLE
+        from connector.services.disconnect import OPTION_LABELS
+
+        option = watch.option or "keep"
+        return f"Disconnect: {OPTION_LABELS.get(option, option)}"
+
+    def elsewhere_reason(self) -> str:
+        """The line beside a watched job: where it runs, and why Sync/Disconnect wait."""
+        if self.handing_off is not None:
+            return "Handing the job to a background runner…"
+        watch = self.job_watch
+        if watch is None:
+            return ""
+        job = "sync" if watch.kind == "sync" else "disconnect"
+        if watch.pid is not None:
+            where = (
+                f"Running in the background (pid {watch.pid}): you can close this terminal; "
+                "`mirakl-woo jobs` shows its progress."
+            )
+        else:
+            pid = watch.runner_pid()
+            who = f"Another mirakl-woo process (pid {pid})" if pid else "Another mirakl-woo process"
+            where = f"{who} runs this {job}."
+        return f"{where} Sync now and Disconnect wait until it ends."
+
+    def _poll_watch(self) -> None:
+        watch = self.job_watch
+        if watch is None:
+            return
+        try:
+            events = watch.poll()
+        except (sqlite3.Error, OSError) as error:  # a file going away under a read: try again
+            log.info("journal poll failed: %s", error)
+            return
+        for event in events:
+            self._on_watch_event(watch.kind, event)
+        if watch.ended is not None:
+            self._watch_ended(watch)
+
+    def _on_watch_event(self, kind: str, event: Event) -> None:
+        if kind == "sync":
+            self._on_sync_event(event)
+            return
+        self._remember(event, self.watched_events)
+        for progress in self._job_progress(kind):
+            progress.handle(event)
+
+    def _watch_ended(self, watch: JournalWatch) -> None:
+        self.stop_watch()
+        self._reap_later(watch)
+        kind = watch.kind
+        if watch.ended == "gone":
+            from connector.redact import setup_logging
+
+            self.engine.close()
+            setup_logging(None)  # our log file went with the folder: stop writing to it
+            if kind == "disconnect":
+                self.post_message(Disconnected(watch.receipt()))
+            else:
+                self.route()
+            return
+        if watch.ended == "done":
+            text = "Finished in the background." if kind == "sync" else "Finished."
+            self._job_note(kind, text)
+            if kind == "sync":
+                self.notify("The sync finished in the background.", markup=False)
+        else:
+            text = f"The {kind} stopped at {watch.done:,} of {watch.total:,} products"
+            if watch.ended == "failed" and watch.error:
+                text += f": {watch.error}"
+            text += "; it can be resumed."
+            if watch.exit_code not in (None, 0, 5):
+                runner_out = self.engine.settings.log_dir / "runner.out"
+                text += f" The background runner exited with code {watch.exit_code} ({runner_out})."
+            self._job_note(kind, text)
+        for progress in self._job_progress(kind):
+            if watch.ended == "done":
+                progress.finish()
+            else:
+                progress.finish("stopped")
+        self.refresh_job_info()
+        self.refresh_accounts()
+        self._refresh_screen()
+        self.draw_job_controls()
+
+    def _reap_later(self, watch: JournalWatch) -> None:
+        """A runner this app spawned may take a moment to exit after its job ended: reap it
+        then, so it does not linger as a zombie while the app runs."""
+        if watch.reap():
+            return
+        tries = iter(range(100))
+
+        def again() -> None:
+            if watch.reap() or next(tries, None) is None:
+                timer.stop()
+
+        timer = self.set_interval(0.2, again)
+
+    def action_stop_job(self) -> None:
+        """Ask the process running the watched job to stop: it journals where it is and
+        exits; the job stays resumable."""
+        from connector.jobs import stop_runner
+
+        store = self.engine.peek_store()
+        if self.job_watch is None or store is None:
+            return
+        pid = store.get_setting("runner_pid")
+        if not self.job_watch.runner_active or pid == os.getpid():
+            # A runner that has not taken the lock yet has not said who it is either.
+            self.notify("The runner is still starting: try Stop again in a moment.", markup=False)
+            return
+        if stop_runner(store):
+            self._job_note(self.job_watch.kind, f"Stopping the process (pid {pid})…")
+        else:
+            self.notify("No process is running a job now.", markup=False)
+
+    def _job_progress(self, kind: str) -> list[JobProgress]:
+        if kind == "sync":
+            return self._sync_widgets()
+        selector = f"#{DISCONNECT_PROGRESS_ID}"
+        return list(self.screen.query(selector).results(JobProgress))
+
+    def _job_note(self, kind: str, text: str) -> None:
+        if kind == "sync":
+            self._remember(Activity(text), self.sync_events)
+        else:
+            self._remember(Activity(text), self.watched_events)
+        for progress in self._job_progress(kind):
+            progress.note(text)
+
+    def draw_job_controls(self) -> None:
+        """Show the right buttons beside the progress on the current screen."""
+        for controls in self.screen.query(JobControls):
+            self._draw_controls(controls)
+
+    def _draw_controls(self, controls: JobControls) -> None:
+        if self.background_kind() is not None:
+            controls.show_elsewhere(self.elsewhere_reason())
+        elif self.own_job() is not None:
+            controls.show_own()
+        else:
+            controls.hide()

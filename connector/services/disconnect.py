@@ -17,7 +17,7 @@ from typing import Any
 from connector.engine import MIRAKL, WOOCOMMERCE, Engine
 from connector.errors import NotConnected, UsageError
 from connector.events import Activity, Finished, OnEvent, Progress, Waiting, ignore
-from connector.jobs import runner_lock, settle_dead_jobs
+from connector.jobs import journal_stop, runner_lock, settle_dead_jobs
 from connector.mapping import zero_stock_payload
 from connector.pacing import guard_for
 from connector.store import Job, LedgerRow
@@ -113,8 +113,7 @@ def pending(engine: Engine) -> Job | None:
     store = engine.peek_store()
     if store is None:
         return None
-    job = settle_dead_jobs(store)
-    return job if job is not None and job.kind == "disconnect" else None
+    return settle_dead_jobs(store, "disconnect")
 
 
 async def run_disconnect(
@@ -133,8 +132,8 @@ async def run_disconnect(
         raise NotConnected("Nothing is connected: there is nothing to disconnect.")
 
     with runner_lock(store):
-        job = settle_dead_jobs(store)
-        if job is not None and job.kind == "disconnect":
+        job = settle_dead_jobs(store, "disconnect")
+        if job is not None:
             if job.params.get("option") != option:
                 started = OPTION_LABELS[job.params.get("option", "keep")]
                 raise UsageError(
@@ -149,9 +148,7 @@ async def run_disconnect(
         try:
             changed = await _catalog_step(engine, job, option, on_event)
         except BaseException as error:
-            state = "failed" if isinstance(error, Exception) else "interrupted"
-            store.update_job(job.id, state=state, error=str(error)[:500])
-            store.log_activity(f"Disconnect stopped: {error}", "error")
+            journal_stop(store, job.id, "Disconnect", error)
             raise
         # store step: WooCommerce keys cannot be revoked over REST; the receipt names the key.
         store.update_job(job.id, step="wipe")

@@ -15,7 +15,7 @@ from typing import Any
 from connector.engine import WOOCOMMERCE, Engine
 from connector.errors import NotConnected, RemoteRejected
 from connector.events import Activity, Finished, OnEvent, Progress, Waiting, ignore
-from connector.jobs import runner_lock
+from connector.jobs import journal_stop, runner_lock
 from connector.mapping import MappedProduct, Skipped, StoreContext, map_item, zero_stock_payload
 from connector.product_options import ProductOptions
 from connector.store import LedgerRow, Store, now_iso
@@ -73,7 +73,11 @@ class _Item:
 class _Pass:
     """The state of one pass: counters for the report and the figures behind the ETA."""
 
-    def __init__(self, engine: Engine, store: Store, number: int, on_event: OnEvent) -> None:
+    def __init__(
+        self, engine: Engine, store: Store, number: int, on_event: OnEvent, job_id: int
+    ) -> None:
+        self.job_id = job_id
+        self._last_journal = 0.0
         self.engine = engine
         self.store = store
         self.number = number
@@ -102,6 +106,9 @@ class _Pass:
             self._last_progress = now
             total = max(self.total or 0, self.read)
             self.on_event(Progress("sync", self.step, self.read, total, self.eta()))
+            if force or now - self._last_journal >= 1.0:  # what `jobs` and other apps read
+                self._last_journal = now
+                self.store.update_job(self.job_id, step=self.step, done=self.read, total=total)
 
 
 async def _pages_with_variations(
@@ -313,7 +320,9 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
         sync.report.zeroed += zeroed
         sync.report.pushed += len(batch) - zeroed
         sync.queued -= len(batch)
-        sync.on_event(Activity(f"Mirakl Connect accepted {len(batch)} product(s)."))
+        accepted = f"Mirakl Connect accepted {len(batch)} product(s)."
+        store.log_activity(accepted)
+        sync.on_event(Activity(accepted))
         sync.progress(force=True)
         return
 
@@ -355,8 +364,9 @@ async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:
     with runner_lock(store):
         number = int(store.get_setting("sync_pass", 0)) + 1
         store.set_setting("sync_pass", number)
+        store.close_open_jobs("sync", "superseded")  # this pass redoes what they left
         job = store.create_job("sync", {"pass": number}, total=0)
-        sync = _Pass(engine, store, number, on_event)
+        sync = _Pass(engine, store, number, on_event, job.id)
         store.log_activity("Sync started.")
         on_event(Activity("Sync started."))
         try:
@@ -382,9 +392,7 @@ async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:
                     group.create_task(produce())
                     group.create_task(consume())
         except BaseException as error:
-            state = "failed" if isinstance(error, Exception) else "interrupted"
-            store.update_job(job.id, state=state, error=str(error)[:500])
-            store.log_activity(f"Sync stopped: {error}", "error")
+            journal_stop(store, job.id, "Sync", _unwrap(error))
             raise _unwrap(error) from None
         report = sync.report
         report.seconds = round(time.monotonic() - sync.started, 3)

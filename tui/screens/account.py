@@ -27,6 +27,7 @@ from tui.screens.disconnect_modal import (
     products,
 )
 from tui.widgets.header import AccountsHeader
+from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
 
 if TYPE_CHECKING:
@@ -132,6 +133,10 @@ class AccountScreen(Screen[None]):
     `busy` (alias `navigation_locked`, which the App reads) is True: the keys are greyed out
     and the App does not route away. On success the screen posts `Disconnected(receipt)`;
     the App shows the receipt and the Authorize Mirakl Connect screen.
+
+    A disconnect handed to a background runner ("Continue in background") or run by
+    another process is watched by the App, which feeds `#disconnect-progress` from the
+    journal; this screen then offers neither Disconnect nor Resume.
     """
 
     DEFAULT_CSS = """
@@ -166,6 +171,10 @@ class AccountScreen(Screen[None]):
         & > Static { margin-bottom: 1; }
     }
     AccountScreen #pending { border: round $warning; }
+    AccountScreen #pending-actions {
+        height: auto;
+        & > Button { margin: 0 1 0 0; }
+    }
     AccountScreen #failure { border: round $error; }
     AccountScreen.-pending #pending { display: block; }
     AccountScreen.-failed #failure { display: block; }
@@ -217,11 +226,14 @@ class AccountScreen(Screen[None]):
         with VerticalScroll(id="account-body"):
             with Vertical(id="pending"):
                 yield Static("", id="pending-text", markup=False)
-                yield Button("Resume", id="resume", variant="warning")
+                with Horizontal(id="pending-actions"):
+                    yield Button("Resume", id="resume", variant="warning")
+                    yield Button("Resume in background", id="resume-background")
             with Vertical(id="failure"):
                 yield Static("", id="failure-text", markup=False)
                 yield Button("Retry", id="retry", variant="warning")
             yield JobProgress("Disconnect", id="disconnect-progress")
+            yield JobControls(id="disconnect-controls")
             mirakl = Static("", id="mirakl-panel", classes="panel")
             mirakl.border_title = "Mirakl Connect"
             yield mirakl
@@ -231,7 +243,24 @@ class AccountScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        attach: Callable[..., None] | None = getattr(self.app, "attach_job_view", None)
+        if attach is not None:  # the App shows a disconnect another process runs
+            attach(
+                "disconnect",
+                self.query_one(JobProgress),
+                self.query_one("#disconnect-controls", JobControls),
+            )
         self.refresh_state()
+
+    def _background_kind(self) -> str | None:
+        """The kind of job another process runs now, as the App knows it."""
+        kind: Callable[[], str | None] | None = getattr(self.app, "background_kind", None)
+        return kind() if kind is not None else None
+
+    def _draw_job_controls(self) -> None:
+        draw: Callable[[], None] | None = getattr(self.app, "draw_job_controls", None)
+        if draw is not None:
+            draw()
 
     def refresh_state(self) -> None:
         """Read the accounts and any unfinished disconnect again (the App calls this too,
@@ -263,7 +292,14 @@ class AccountScreen(Screen[None]):
         self._pending = disconnect.pending(self.engine)
         if self._pending is not None:
             self.query_one("#pending-text", Static).update(pending_text(self._pending))
-        offer = self._pending is not None and not self.busy and not self.has_class("-failed")
+        if self._background_kind() == "disconnect":
+            self.set_class(False, "-failed")
+        offer = (
+            self._pending is not None
+            and not self.busy
+            and not self.has_class("-failed")
+            and self._background_kind() is None  # a runner works on it: progress instead
+        )
         self.set_class(offer, "-pending")
         self._sync_controls()
         if offer:
@@ -272,6 +308,7 @@ class AccountScreen(Screen[None]):
     def _sync_controls(self) -> None:
         self.query_one("#disconnect", Button).disabled = not self.check_action("disconnect", ())
         self.query_one("#resume", Button).disabled = self.busy
+        self.query_one("#resume-background", Button).disabled = self.busy
         self.query_one("#retry", Button).disabled = self.busy
         self.refresh_bindings()
 
@@ -285,6 +322,7 @@ class AccountScreen(Screen[None]):
             or not self.connected
             or self._pending is not None
             or getattr(self.app, "sync_running", False)  # one job at a time
+            or self._background_kind() is not None  # ... across processes too
         ):
             return None  # shown greyed out in the Footer
         return True
@@ -299,14 +337,23 @@ class AccountScreen(Screen[None]):
             return
         if self.has_class("-failed") and self._option is not None:
             yield ("Retry disconnect", "Continue the disconnect where it stopped", self._retry)
-        elif self._pending is not None:
+        elif self._pending is not None and self._background_kind() is None:
             yield ("Resume disconnect", "Finish the unfinished disconnect", self._resume)
 
     # -- disconnect ----------------------------------------------------------------------
 
     def action_disconnect(self) -> None:
         """Open the Disconnect modal with the plan read from the ledger."""
-        if self._pending is not None and not self.busy:
+        notice: Callable[[], object] | None = getattr(self.app, "notice_background_job", None)
+        if notice is not None and notice() is not None:
+            self.notify(
+                "Another mirakl-woo process is running a job on this data folder: "
+                "Disconnect waits until it ends.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        if self._pending is not None and not self.busy and self._background_kind() is None:
             self.notify(
                 "A disconnect is unfinished: resume it first.", severity="warning", markup=False
             )
@@ -336,6 +383,7 @@ class AccountScreen(Screen[None]):
         self.query_one(JobProgress).start(f"Disconnect: {OPTION_LABELS.get(option, option)}")
         self.query_one("#account-body", VerticalScroll).scroll_home(animate=False)
         self.run_disconnect(option)
+        self._draw_job_controls()
 
     @work(exclusive=True, group="disconnect", exit_on_error=False)
     async def run_disconnect(self, option: str) -> Receipt:
@@ -357,14 +405,23 @@ class AccountScreen(Screen[None]):
 
     @on(Button.Pressed, "#resume")
     def _resume(self) -> None:
-        if self._pending is not None and not self.busy:
+        if self._pending is not None and not self.busy and self._background_kind() is None:
             self.start_disconnect(str(self._pending.params["option"]))
+
+    @on(Button.Pressed, "#resume-background")
+    async def _resume_in_background(self) -> None:
+        """Resume the unfinished disconnect in a background runner (the App starts it)."""
+        if self._pending is not None and not self.busy:
+            await self.run_action("app.continue_in_background")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "disconnect" or not event.worker.is_finished:
             return
         self.busy = False
-        if event.state == WorkerState.SUCCESS:
+        self._draw_job_controls()
+        if event.state == WorkerState.CANCELLED and self._background_kind() == "disconnect":
+            self.refresh_state()  # handed to a background runner: the App shows its progress
+        elif event.state == WorkerState.SUCCESS:
             self.query_one(JobProgress).flush()
             self.refresh_state()  # nothing is connected any more; the App routes away
             self.post_message(Disconnected(event.worker.result))

@@ -12,9 +12,11 @@ from textual.widgets import Footer, Static
 
 from connector.services.status import status
 from tui.widgets.header import AccountsHeader, mirakl_name, store_name
+from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
 
 if TYPE_CHECKING:
+    from connector.engine import Engine
     from tui.app import MiraklWooApp
 
 LABEL_WIDTH = 16
@@ -91,6 +93,38 @@ def last_sync_text(last: dict[str, Any] | None) -> str:
     return "\n".join([_row("Last sync", format_time(last.get("finished_at"))), _row("", figures)])
 
 
+def stale_sync(engine: Engine, job: dict[str, Any]) -> bool:
+    """An unfinished sync row that a later, finished pass made moot (nothing to continue)."""
+    from tui.widgets.journal_watch import later_sync_finished
+
+    store = engine.peek_store()
+    return store is not None and later_sync_finished(store, job.get("params") or {})
+
+
+def unfinished_sync_text(engine: Engine) -> str:
+    """`The last sync stopped at N of M; Sync now continues it.`, or "" when no sync is
+    unfinished (or one runs now: its progress says the rest)."""
+    from connector.services.background import open_job
+
+    if engine.peek_store() is None:
+        return ""
+    job = open_job(engine)
+    if (
+        job is None
+        or job["kind"] != "sync"
+        or job["runner_active"]
+        or job["state"] not in ("interrupted", "failed")
+        or stale_sync(engine, job)
+    ):
+        return ""
+    if job["total"]:
+        where = f"stopped at {job['done']:,} of {job['total']:,} products"
+    else:
+        where = "stopped before it finished"
+    # A new pass sends only what is not on Mirakl Connect yet: it continues, in effect.
+    return f"The last sync {where}; Sync now continues it."
+
+
 def activity_text(rows: list[tuple[str, str, str]]) -> str:
     if not rows:
         return "No activity yet."
@@ -102,7 +136,18 @@ def activity_text(rows: list[tuple[str, str, str]]) -> str:
 
 
 class OverviewScreen(Screen[None]):
-    """Both accounts, ledger counts, last sync and latest activity; `s` runs a sync."""
+    """Both accounts, ledger counts, last sync and latest activity; `s` runs a sync.
+
+    A sync another process runs shows in the same progress view (read from its journal);
+    an unfinished one is said under the last sync.
+    """
+
+    DEFAULT_CSS = """
+    OverviewScreen #sync-job {
+        padding: 0 1;
+        border-left: thick $warning;
+    }
+    """
 
     def compose(self) -> ComposeResult:
         yield AccountsHeader()
@@ -111,15 +156,21 @@ class OverviewScreen(Screen[None]):
             yield Static("", id="accounts", classes="section", markup=False)
             yield Static("", id="products", classes="section", markup=False)
             yield Static("", id="last-sync", classes="section", markup=False)
+            yield Static("", id="sync-job", classes="section", markup=False)
             yield JobProgress("Sync", id="sync-progress")
+            yield JobControls(id="sync-controls")
             yield Static("Latest activity", classes="subheading")
             yield Static("", id="activity", classes="section", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.refresh_state()
         app = cast("MiraklWooApp", self.app)
-        app.attach_sync_progress(self.query_one("#sync-progress", JobProgress))
+        app.attach_job_view(
+            "sync",
+            self.query_one("#sync-progress", JobProgress),
+            self.query_one("#sync-controls", JobControls),
+        )
+        self.refresh_state()
 
     def refresh_state(self) -> None:
         """Read the state again (the App calls this when a sync ends)."""
@@ -132,3 +183,10 @@ class OverviewScreen(Screen[None]):
         self.query_one("#products", Static).update(products_text(current, reasons))
         self.query_one("#last-sync", Static).update(last_sync_text(current.get("last_sync")))
         self.query_one("#activity", Static).update(activity_text(activity))
+        app = cast("MiraklWooApp", self.app)
+        unfinished = (
+            "" if app.sync_running or app.background_kind() else unfinished_sync_text(engine)
+        )
+        sync_job = self.query_one("#sync-job", Static)
+        sync_job.update(unfinished)
+        sync_job.display = bool(unfinished)

@@ -31,6 +31,7 @@ from connector.product_options import (
     ProductOptions,
 )
 from tui.widgets.header import AccountsHeader
+from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
 from tui.widgets.toggles import MarkedCheckbox, MarkedRadioButton
 
@@ -104,6 +105,7 @@ class ProductSettingsScreen(Screen[None]):
                 yield Button("Save settings", id="save", variant="primary")
                 yield Button("Sync Product", id="sync-now")
             yield JobProgress("Sync", id="sync-progress")
+            yield JobControls(id="sync-controls")
         # Outside the scrolling body: the answer to Save is always in sight.
         yield Static("", id="settings-error", classes="error", markup=False)
         yield Static("", id="settings-saved", classes="note", markup=False)
@@ -112,12 +114,20 @@ class ProductSettingsScreen(Screen[None]):
     def on_mount(self) -> None:
         self._say()
         app = cast("MiraklWooApp", self.app)
-        app.attach_sync_progress(self.query_one("#sync-progress", JobProgress))
+        app.attach_job_view(
+            "sync",
+            self.query_one("#sync-progress", JobProgress),
+            self.query_one("#sync-controls", JobControls),
+        )
         self.refresh_state()
 
     def refresh_state(self) -> None:
-        """Enable "Sync Product" unless a sync runs (the App calls this when one ends)."""
-        self.query_one("#sync-now", Button).disabled = cast("MiraklWooApp", self.app).sync_running
+        """Enable "Sync Product" unless a sync runs, here or in another process (the App
+        calls this when one starts or ends)."""
+        app = cast("MiraklWooApp", self.app)
+        self.query_one("#sync-now", Button).disabled = bool(
+            app.sync_running or app.background_kind()
+        )
 
     # reading and saving ----------------------------------------------------------------
 

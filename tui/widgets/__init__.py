@@ -1,6 +1,8 @@
-"""Reusable widgets: the header with the connected accounts, and the job progress view."""
+"""Reusable widgets: the header with the connected accounts, the job progress view and the
+buttons beside it (`journal_watch` follows a job another process runs; no Textual there)."""
 
 from tui.widgets.header import AccountsHeader, accounts_line
+from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress, format_eta
 
-__all__ = ["AccountsHeader", "JobProgress", "accounts_line", "format_eta"]
+__all__ = ["AccountsHeader", "JobControls", "JobProgress", "accounts_line", "format_eta"]

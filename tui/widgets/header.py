@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
+from textual.css.query import NoMatches
+from textual.dom import NoScreen
+from textual.events import Mount
 from textual.widgets import Header
+from textual.widgets._header import HeaderTitle
 
 ARROWS = "⇄"
 
@@ -41,3 +46,17 @@ class AccountsHeader(Header):
 
     def __init__(self) -> None:
         super().__init__(show_clock=False, icon=ARROWS)
+
+    def _on_mount(self, event: Mount) -> None:
+        """Header's own title watchers, minus a crash: when the sub-title changes while this
+        header's screen is being removed (the App routes away as a job ends), its title
+        may be gone already, and Header's NoMatches would end the app."""
+        event.prevent_default()  # instead of Header._on_mount, not as well as
+
+        async def set_title() -> None:
+            with suppress(NoScreen, NoMatches):
+                self.query_one(HeaderTitle).update(self.format_title())
+
+        for reactable in (self.app, self.screen):
+            self.watch(reactable, "title", set_title)
+            self.watch(reactable, "sub_title", set_title)

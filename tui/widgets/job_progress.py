@@ -97,6 +97,7 @@ class JobProgress(Vertical):
         self.total = 0
         self.eta: float | None = None
         self.finished = False
+        self.end_word = "finished"
         self.summary: dict[str, Any] = {}
         self.lines: list[str] = []  # every line written, for tests and for copying
         self._pending_progress: Progress | None = None
@@ -122,6 +123,7 @@ class JobProgress(Vertical):
             self.title = title
         self.step, self.done, self.total, self.eta = "", 0, total, None
         self.finished, self.summary, self.lines = False, {}, []
+        self.end_word = "finished"
         self._pending_progress = self._pending_waiting = None
         self._pending_lines = []
         self.display = True
@@ -163,9 +165,11 @@ class JobProgress(Vertical):
         self._pending_lines.append(text)
         self.flush()
 
-    def finish(self) -> None:
-        """The job ended (even without a Finished event): stop showing an ETA."""
+    def finish(self, word: str = "finished") -> None:
+        """The job ended (even without a Finished event): stop showing an ETA. `word` says
+        how it ended (`finished`, or `stopped` for a job that can be resumed)."""
         self.finished = True
+        self.end_word = word
         self.flush()
         if self.is_mounted:
             self._draw_progress()
@@ -214,7 +218,7 @@ class JobProgress(Vertical):
     def _draw_progress(self) -> None:
         step = self.step.replace("_", " ").capitalize() if self.step else ""
         if self.finished:
-            step = f"{step} — finished" if step else "Finished"
+            step = f"{step} — {self.end_word}" if step else self.end_word.capitalize()
         self.query_one("#job-step", Label).update(step)
         bar = self.query_one(ProgressBar)
         if self.total:

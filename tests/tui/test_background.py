@@ -1,0 +1,415 @@
+"""Long work that outlives the terminal, in the TUI, keyboard only.
+
+"Continue in background" hands the running disconnect (or sync) to a detached runner, and
+the app follows it from the journal; a second app on the same data folder shows the
+progress of a job another process runs and cannot start one; Stop leaves the job
+interrupted and resumable; SIGHUP during a disconnect leaves it journaled as interrupted.
+
+Anything another process runs needs real HTTP: the sandbox servers listen on loopback in
+the test, and the engine (and so the runner) points at them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, Static
+
+from connector.engine import Engine
+from connector.errors import ConnectorError
+from connector.product_options import ProductOptions
+from connector.sandbox.mirakl import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+from connector.sandbox.server import SandboxServers
+from connector.sandbox.woocommerce import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+from connector.secret import Secret
+from connector.services import onboarding
+from connector.services.background import open_job, runner_env
+from connector.services.sync import run_sync, save_options
+from connector.settings import Settings
+from tests.tui.account_helpers import account, fill_modal, synced_world
+from tui.app import MiraklWooApp
+from tui.screens.authorize_mirakl import AuthorizeMiraklScreen
+from tui.screens.overview import OverviewScreen
+from tui.widgets.job_controls import JobControls
+from tui.widgets.job_progress import JobProgress
+
+SIZE = (80, 24)
+# 900 store products are 1 089 with variations: two batches of Mirakl Connect calls.
+CATALOG = 900
+#: Seconds between two calls of one Mirakl Connect operation; a test may ask for another
+#: with `interval(seconds)` (longer where the app must see the job mid-way).
+INTERVAL = 0.6
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def interval(seconds: float) -> pytest.MarkDecorator:
+    return pytest.mark.parametrize("servers", [seconds], indirect=True, ids=[f"{seconds}s"])
+
+
+@pytest.fixture
+def servers(request: pytest.FixtureRequest) -> Iterator[SandboxServers]:
+    seconds = getattr(request, "param", INTERVAL)
+    with SandboxServers(catalog_size=CATALOG, interval=seconds) as running:
+        yield running
+
+
+def loopback_engine(home: Path, servers: SandboxServers, interval: float | None = None) -> Engine:
+    """An engine that reaches the sandboxes over loopback, as a runner process does."""
+    return Engine(
+        Settings(
+            home=home,
+            auth_url=servers.auth_url,
+            api_url=servers.api_url,
+            min_interval=servers.interval if interval is None else interval,
+        )
+    )
+
+
+async def connected(home: Path, servers: SandboxServers, *, synced: bool = True) -> Engine:
+    """Both accounts authorized (the store by its loopback URL), Sync Product on, and
+    (unless `synced=False`) every product pushed by a real sync; then an engine with the
+    servers' interval. The set-up sync runs unpaced, so the test waits only for its job."""
+    interval = servers.mirakl.interval
+    servers.mirakl.interval = 0.0
+    setup = loopback_engine(home, servers, interval=0.0)
+    try:
+        await onboarding.connect_mirakl(setup, DEMO_CLIENT_ID, Secret(DEMO_CLIENT_SECRET))
+        await onboarding.connect_woocommerce(
+            setup, servers.woo_url, Secret(DEMO_CONSUMER_KEY), Secret(DEMO_CONSUMER_SECRET)
+        )
+        save_options(setup, ProductOptions(sync_products=True))
+        if synced:
+            report = await run_sync(setup)
+            assert report.pushed > 1000  # two batches
+    finally:
+        setup.close()
+        servers.mirakl.interval = interval
+    return loopback_engine(home, servers)
+
+
+def journal(home: Path) -> dict[str, Any] | None:
+    """The newest journal row, read with a connection of the test's own (None: no folder)."""
+    path = home / "mirakl-woo.sqlite3"
+    if not path.exists():
+        return None
+    with sqlite3.connect(path, timeout=5) as db:
+        db.row_factory = sqlite3.Row
+        row = db.execute("SELECT * FROM jobs ORDER BY id DESC LIMIT 1").fetchone()
+    return dict(row) if row else None
+
+
+def linked_ids(engine: Engine) -> list[str]:
+    return [row.mirakl_id for row in engine.store.iter_linked()]
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 10) -> None:
+    """Let the app run until `condition()` holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out waiting for {condition}")
+        await pilot.pause(0.05)
+
+
+def first_batch_journaled(home: Path) -> Callable[[], bool]:
+    def check() -> bool:
+        job = journal(home)
+        return job is not None and job["done"] >= 1000
+
+    return check
+
+
+def start_process(engine: Engine, *args: str) -> subprocess.Popen[str]:
+    """`mirakl-woo ARGS` in another process, on the same data folder and servers."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", *args],
+        env=runner_env(engine),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def wait_until_running(home: Path, process: subprocess.Popen[str]) -> None:
+    """Until the other process's job is in the journal, running."""
+    for _ in range(200):
+        job = journal(home)
+        if job is not None and job["state"] == "running":
+            return
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        await asyncio.sleep(0.02)
+    raise AssertionError("the other process never started its job")
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()
+    process.wait(5)
+
+
+async def last_notification(pilot: Pilot[Any]) -> Any:
+    """The newest notification, once the app has taken it in."""
+    await until(pilot, lambda: len(pilot.app._notifications) > 0)
+    return list(pilot.app._notifications)[-1]
+
+
+def reason(app: MiraklWooApp) -> str:
+    controls = app.screen.query_one(JobControls)
+    return str(controls.query_one("#job-reason", Static).content)
+
+
+def footer_keys(app: MiraklWooApp) -> dict[str, bool]:
+    """The keys the footer shows, and whether each is enabled (False: greyed out)."""
+    return {b.binding.key: b.enabled for b in app.screen.active_bindings.values() if b.binding.show}
+
+
+def palette(app: MiraklWooApp) -> list[str]:
+    """The titles the command palette lists on the current screen."""
+    return [command.title for command in app.get_system_commands(app.screen)]
+
+
+def child_pids() -> set[int]:
+    """Processes whose parent is this one (Linux)."""
+    children: set[int] = set()
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        children.update(int(pid) for pid in task.read_text().split())
+    return children
+
+
+@interval(1.0)
+async def test_continue_in_background_hands_the_disconnect_to_a_runner(
+    mirakl_woo_home: Path, servers: SandboxServers
+) -> None:
+    engine = await connected(mirakl_woo_home, servers)
+    ids = linked_ids(engine)
+    key_last7 = engine.store.account("woocommerce").details["key_last7"]  # type: ignore[union-attr]
+    upserts_before = len(servers.mirakl.calls_of("upsert"))
+    app = MiraklWooApp(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await fill_modal(pilot, "deactivate", "disconnect")
+        await pilot.press("enter")
+        await until(pilot, first_batch_journaled(mirakl_woo_home))
+        screen = account(app)
+        assert screen.busy
+        assert footer_keys(app).get("b") is True  # offered in the footer while it runs
+        assert screen.query_one("#job-background", Button).display  # beside the progress
+        assert "Continue in background" in palette(app)  # and in the command palette
+
+        await pilot.press("b")
+        await until(pilot, lambda: app.job_watch is not None)
+        watch = app.job_watch
+        assert watch is not None and watch.pid is not None
+        runner = watch.pid
+        assert os.getsid(runner) != os.getsid(0)  # its own session: SIGHUP does not reach it
+        shown = reason(app)
+        assert f"Running in the background (pid {runner}): you can close this terminal" in shown
+        assert "`mirakl-woo jobs` shows its progress" in shown
+        # Nothing else can start meanwhile; the progress view stays on screen.
+        assert app.check_action("sync", ()) is None
+        assert screen.check_action("disconnect", ()) is None
+        assert screen.query_one(JobProgress).display
+        assert not screen.has_class("-failed") and not screen.has_class("-pending")
+
+        await until(pilot, lambda: isinstance(app.screen, AuthorizeMiraklScreen))
+        note = await last_notification(pilot)
+        assert note.title == "Disconnected"
+        assert f"{len(ids)} product(s) set to quantity 0" in note.message
+        assert f"…{key_last7}" in note.message
+        assert f"background runner (pid {runner})" in note.message
+        assert app.sub_title == "not connected"
+
+    assert not mirakl_woo_home.exists()
+    for mirakl_id in ids:
+        quantities = servers.mirakl.products[mirakl_id]["quantities"]
+        assert all(q["available_quantity"] == 0 for q in quantities)
+    # The runner continued where the app stopped: no batch was sent twice.
+    accepted = [c for c in servers.mirakl.calls_of("upsert")[upserts_before:] if c.status == 202]
+    assert sum(c.items for c in accepted) == len(ids)
+    assert runner not in child_pids()  # it ended and was reaped
+
+
+@interval(1.2)
+async def test_a_second_app_shows_the_job_another_process_runs(
+    mirakl_woo_home: Path, servers: SandboxServers
+) -> None:
+    engine = await connected(mirakl_woo_home, servers)
+    ids = linked_ids(engine)
+    engine.close()
+    process = start_process(engine, "disconnect", "--catalog", "delete", "--confirm", "disconnect")
+    try:
+        await wait_until_running(mirakl_woo_home, process)
+        app = MiraklWooApp(engine)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            screen = account(app)  # opens on the job's progress
+            progress = screen.query_one(JobProgress)
+            assert progress.display and progress.title == "Disconnect: Delete Products"
+            assert f"Another mirakl-woo process (pid {process.pid})" in reason(app)
+            assert screen.query_one("#job-stop", Button).display
+            # It cannot start a job: Sync now and Disconnect are greyed out, keys do nothing.
+            keys = footer_keys(app)
+            assert keys["s"] is False and keys["d"] is False and keys["x"] is True
+            assert "Stop the background job" in palette(app)
+            assert not {"Sync now", "Resume disconnect"} & set(palette(app))
+            assert not screen.has_class("-pending")  # no Resume over a running job
+            await pilot.press("s", "d")
+            await pilot.pause()
+            assert app.screen is screen and not app.sync_running
+            # The progress comes from the journal.
+            await until(pilot, lambda: progress.done >= 1000)
+            assert progress.total == len(ids)
+            # When the other process finishes, the app says so and starts over.
+            await until(pilot, lambda: isinstance(app.screen, AuthorizeMiraklScreen))
+            note = await last_notification(pilot)
+            assert note.title == "Disconnected"
+            assert f"{len(ids)} product(s) deleted" in note.message
+            assert f"another mirakl-woo process (pid {process.pid})" in note.message.lower()
+        assert process.wait(10) == 0
+        assert not mirakl_woo_home.exists()  # gone, and the app did not re-create it
+        assert not set(ids) & set(servers.mirakl.products)
+    finally:
+        stop(process)
+
+
+@interval(1.0)
+async def test_stop_leaves_the_job_interrupted_and_a_background_runner_resumes_it(
+    mirakl_woo_home: Path, servers: SandboxServers
+) -> None:
+    engine = await connected(mirakl_woo_home, servers)
+    ids = linked_ids(engine)
+    engine.close()
+    process = start_process(
+        engine, "disconnect", "--catalog", "deactivate", "--confirm", "disconnect"
+    )
+    try:
+        await wait_until_running(mirakl_woo_home, process)
+        app = MiraklWooApp(engine)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            screen = account(app)
+            await until(pilot, first_batch_journaled(mirakl_woo_home))
+            await pilot.press("x")  # Stop
+            assert process.wait(10) == 5  # stopped part-way, resumable
+            await until(pilot, lambda: app.job_watch is None)
+            job = open_job(engine)
+            assert job is not None and job["state"] == "interrupted"
+            assert job["done"] == 1000 and not job["runner_active"]
+            # The Account screen offers Resume (here) and Resume in background.
+            assert screen.has_class("-pending")
+            assert "stopped at 1 000 of" in str(screen.query_one("#pending-text", Static).content)
+            assert app.focused is screen.query_one("#resume", Button)
+            assert app.check_action("sync", ()) is True  # nothing runs any more
+
+            await pilot.press("tab", "enter")  # Resume in background
+            await until(pilot, lambda: app.job_watch is not None)
+            runner = app.job_watch.pid if app.job_watch else None
+            assert runner is not None and runner != process.pid
+            assert not screen.has_class("-pending")
+            await pilot.press("ctrl+q")  # the merchant leaves at once; the runner goes on
+    finally:
+        stop(process)
+    assert app.return_code == 0
+    _, status = os.waitpid(runner, 0)  # the runner finishes the job without the app
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not mirakl_woo_home.exists()
+    for mirakl_id in ids:
+        quantities = servers.mirakl.products[mirakl_id]["quantities"]
+        assert all(q["available_quantity"] == 0 for q in quantities)
+
+
+async def test_continue_in_background_hands_the_sync_to_a_runner(
+    mirakl_woo_home: Path, servers: SandboxServers
+) -> None:
+    engine = await connected(mirakl_woo_home, servers, synced=False)
+    app = MiraklWooApp(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, OverviewScreen)
+        await pilot.press("s")
+        await until(pilot, lambda: len(servers.mirakl.calls_of("upsert")) >= 1)
+        await pilot.press("b")
+        await until(pilot, lambda: app.job_watch is not None)
+        runner = app.job_watch.pid if app.job_watch else None
+        assert runner is not None
+        assert not app.sync_running and app.check_action("sync", ()) is None
+        assert "Running in the background" in reason(app)
+        progress = app.screen.query_one("#sync-progress", JobProgress)
+        assert progress.display and not progress.finished
+        await until(pilot, lambda: app.job_watch is None)
+        assert progress.finished and "Finished in the background." in progress.lines
+        # The Overview was read again: every product pushed, nothing left to continue.
+        pushed = engine.store.ledger_counts()["pushed"]
+        assert pushed == len(servers.mirakl.products) > 1000
+        products = str(app.screen.query_one("#products", Static).content)
+        assert f"{pushed:,} pushed" in products
+        assert not app.screen.query_one("#sync-job", Static).display
+        assert app.check_action("sync", ()) is True
+        await until(pilot, lambda: runner not in child_pids())  # it exited and was reaped
+
+
+async def test_an_unfinished_sync_is_said_on_the_overview(mirakl_woo_home: Path) -> None:
+    world = await synced_world(mirakl_woo_home, catalog_size=40, interval=0.02)
+    # The next pass has every product to send again, and Mirakl Connect answers 503.
+    save_options(world.engine, ProductOptions(sync_products=True, unmanaged_stock=7))
+    world.mirakl_faults.error_rate = 1.0
+    with pytest.raises(ConnectorError):
+        await run_sync(world.engine)
+    world.mirakl_faults.error_rate = 0.0
+    app = MiraklWooApp(world.engine)
+    async with app.run_test(size=SIZE) as pilot:
+        line = app.screen.query_one("#sync-job", Static)
+        assert line.display
+        assert str(line.content).startswith("The last sync stopped")
+        assert str(line.content).endswith("; Sync now continues it.")
+        assert footer_keys(app).get("b") is True  # or resume it in the background
+        await pilot.press("s")
+        await until(pilot, lambda: not app.sync_running)
+        assert not app.screen.query_one("#sync-job", Static).display
+
+
+async def test_sighup_during_a_disconnect_journals_it_as_interrupted(
+    mirakl_woo_home: Path,
+) -> None:
+    # In-process sandboxes: 1 083 products pushed unpaced, then two delete batches 1 s apart.
+    world = await synced_world(mirakl_woo_home, catalog_size=CATALOG, interval=0.0)
+    world.engine.close()
+    world.mirakl.interval = 1.0
+    engine = Engine(
+        dataclasses.replace(world.engine.settings, min_interval=1.0),
+        mirakl_transport=world.engine.mirakl_transport,
+        woo_transport=world.engine.woo_transport,
+        client_options=world.engine.client_options,
+    )
+    before = len(world.mirakl.calls_of("delete"))
+    children = child_pids()
+    app = MiraklWooApp(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await fill_modal(pilot, "delete", "disconnect")
+        await pilot.press("enter")
+        await until(pilot, first_batch_journaled(mirakl_woo_home))
+        os.kill(os.getpid(), signal.SIGHUP)  # the SSH session dropped
+        await until(pilot, lambda: app._exit)
+        # The job worker ended before the app did: nothing is left running.
+        assert not [w for w in app.workers if not w.is_finished]
+    assert app.return_code == 0
+    # Journaled as interrupted (not left "running"), exactly at the batches Mirakl accepted.
+    job = engine.store.open_job()
+    assert job is not None and job.kind == "disconnect" and job.state == "interrupted"
+    accepted = [c for c in world.mirakl.calls_of("delete")[before:] if c.status == 202]
+    assert job.done == sum(c.items for c in accepted) == 1000
+    assert child_pids() <= children  # the app started no process that outlives it
+    engine.close()

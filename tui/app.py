@@ -29,7 +29,7 @@ from tui.screens.authorize_mirakl import AuthorizeMiraklScreen
 from tui.screens.authorize_woocommerce import AuthorizeWooScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.product_settings import ProductSettingsScreen
-from tui.widgets.header import accounts_line
+from tui.widgets.header import AccountsHeader, accounts_line
 from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
 
@@ -201,6 +201,8 @@ class MiraklWooApp(App[None]):
     def refresh_accounts(self) -> None:
         """The header's sub-title: the connected accounts."""
         self.sub_title = accounts_line(status(self.engine))
+        for header in self.screen.query(AccountsHeader):
+            header.refresh_title()
 
     def on_accounts_changed(self, message: AccountsChanged) -> None:
         message.stop()

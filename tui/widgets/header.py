@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
 from typing import Any
 
-from textual.css.query import NoMatches
-from textual.dom import NoScreen
-from textual.events import Mount
-from textual.widgets import Header
-from textual.widgets._header import HeaderTitle
+from textual.content import Content
+from textual.widget import Widget
 
 ARROWS = "⇄"
 
@@ -37,26 +33,31 @@ def accounts_line(status: dict[str, Any]) -> str:
     return f"{mirakl or 'Mirakl Connect not connected'} {ARROWS} {woo or 'no store yet'}"
 
 
-class AccountsHeader(Header):
-    """Textual's Header without a clock; the App's sub-title carries the connected accounts.
+class AccountsHeader(Widget):
+    """One line at the top: the product name and the connected accounts.
 
-    The App keeps `sub_title` up to date (see `MiraklWooApp.refresh_accounts`), so every
-    screen, including ones other modules add, shows the same line.
+    A plain widget rather than Textual's Header: Header watches the App's title from every
+    screen and those watchers outlive the screen (each switch leaked a header and its
+    subtree), and its deferred title update crashed when the screen was already gone. The
+    App calls `refresh_title()` on the current screen's header when the accounts change.
     """
 
-    def __init__(self) -> None:
-        super().__init__(show_clock=False, icon=ARROWS)
+    DEFAULT_CSS = """
+    AccountsHeader {
+        dock: top;
+        width: 100%;
+        height: 1;
+        background: $panel;
+        color: $foreground;
+        text-align: center;
+        text-style: bold;
+    }
+    """
 
-    def _on_mount(self, event: Mount) -> None:
-        """Header's own title watchers, minus a crash: when the sub-title changes while this
-        header's screen is being removed (the App routes away as a job ends), its title
-        may be gone already, and Header's NoMatches would end the app."""
-        event.prevent_default()  # instead of Header._on_mount, not as well as
+    def render(self) -> Content:
+        app = self.app
+        line = f"{app.title} — {app.sub_title}" if app.sub_title else app.title
+        return Content(f"{ARROWS}  {line}")  # plain text: names come from the servers
 
-        async def set_title() -> None:
-            with suppress(NoScreen, NoMatches):
-                self.query_one(HeaderTitle).update(self.format_title())
-
-        for reactable in (self.app, self.screen):
-            self.watch(reactable, "title", set_title)
-            self.watch(reactable, "sub_title", set_title)
+    def refresh_title(self) -> None:
+        self.refresh()

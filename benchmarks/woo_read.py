@@ -13,7 +13,7 @@ string the way PHP fills `$_GET` (a repeated key: the last one wins): the offici
 its query parameters twice (in the signed URL and again through `requests`' `params`), which a
 real WooCommerce tolerates and the sandbox's raw signature check does not.
 
-    .venv/bin/python benchmarks/woo_read.py [--products 20000] [--concurrency 4] [--latency 0]
+    .venv/bin/python benchmarks/woo_read.py [--products 20000] [--concurrency 8] [--latency 0]
         [--quick]
 """
 
@@ -140,7 +140,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--products", type=int, default=20_000,
                         help="catalog size of the sandbox store (default 20000)")
-    parser.add_argument("--concurrency", type=int, default=4,
+    parser.add_argument("--concurrency", type=int, default=8,
                         help="requests in flight for our client (default 4, its default)")
     parser.add_argument("--latency", type=float, default=0.0, metavar="SECONDS",
                         help="the store answers each request this much later, concurrently, "

@@ -25,10 +25,7 @@ from connector.events import Activity, Event, Finished, Progress, Waiting
 from connector.services.background import open_job, spawn_runner
 from connector.services.status import status
 from tui.messages import AccountsChanged, Disconnected
-from tui.screens.authorize_mirakl import AuthorizeMiraklScreen
-from tui.screens.authorize_woocommerce import AuthorizeWooScreen
 from tui.screens.overview import OverviewScreen
-from tui.screens.product_settings import ProductSettingsScreen
 from tui.widgets.header import AccountsHeader, accounts_line
 from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
@@ -51,25 +48,39 @@ _REPLAY_LINES = 200
 NAVIGATION = ("overview", "product_settings", "account", "sync", "disconnect")
 
 
-def account_screen_class() -> type[Screen[Any]] | None:
-    """`tui.screens.account.AccountScreen`, or None while that module does not exist."""
-    try:
-        from tui.screens.account import AccountScreen
-    except ModuleNotFoundError as error:
-        if error.name in ("tui.screens.account",):
-            return None
-        raise
+# The screens not needed for the first frame are imported when first shown (fast start).
+
+
+def account_screen_class() -> type[Screen[Any]]:
+    from tui.screens.account import AccountScreen
+
     return AccountScreen
 
 
+def authorize_mirakl_screen(demo: dict[str, str] | None) -> Screen[Any]:
+    from tui.screens.authorize_mirakl import AuthorizeMiraklScreen
+
+    return AuthorizeMiraklScreen(demo=demo)
+
+
+def authorize_woo_screen(demo: dict[str, str] | None) -> Screen[Any]:
+    from tui.screens.authorize_woocommerce import AuthorizeWooScreen
+
+    return AuthorizeWooScreen(demo=demo)
+
+
+def product_settings_screen() -> Screen[Any]:
+    from tui.screens.product_settings import ProductSettingsScreen
+
+    return ProductSettingsScreen()
+
+
 def pending_disconnect(engine: Engine) -> Any | None:
-    """The unfinished disconnect job, if the disconnect service exists and has one."""
+    """The unfinished disconnect job, if any."""
     if engine.peek_store() is None:
         return None
-    try:
-        from connector.services import disconnect
-    except ImportError:
-        return None
+    from connector.services import disconnect
+
     return disconnect.pending(engine)
 
 
@@ -164,20 +175,20 @@ class MiraklWooApp(App[None]):
     def screen_for_state(self) -> Screen[Any]:
         """A fresh instance of the screen the saved state calls for: a job another process
         runs first (its progress), then an unfinished disconnect, then the accounts."""
-        account = account_screen_class()
         self.notice_background_job()
         running = self.background_kind()
-        if running == "disconnect" and account is not None:
-            return account()
+        if running == "disconnect":
+            return account_screen_class()()
         if running == "sync" and self.connected():
             return OverviewScreen()
-        if account is not None and pending_disconnect(self.engine) is not None:
-            return account()
         current = status(self.engine)
+        job = current["job"]  # the journal's open job; an unfinished disconnect comes first
+        if job is not None and job["kind"] == "disconnect":
+            return account_screen_class()()
         if current["mirakl"] is None:
-            return AuthorizeMiraklScreen(demo=self.demo)
+            return authorize_mirakl_screen(self.demo)
         if current["woocommerce"] is None:
-            return AuthorizeWooScreen(demo=self.demo)
+            return authorize_woo_screen(self.demo)
         return OverviewScreen()
 
     def show(self, screen: Screen[Any]) -> None:
@@ -223,7 +234,7 @@ class MiraklWooApp(App[None]):
         self.watched_events = []
         self.last_sync_report = None
         self.resumable = None
-        self.show(AuthorizeMiraklScreen(demo=self.demo))
+        self.show(authorize_mirakl_screen(self.demo))
 
     # actions ---------------------------------------------------------------------------
 
@@ -246,12 +257,12 @@ class MiraklWooApp(App[None]):
         if action == "sync" and self.sync_running:
             return None
         current = {
-            "overview": OverviewScreen,
-            "product_settings": ProductSettingsScreen,
-            "account": account_screen_class(),
+            "overview": "OverviewScreen",
+            "product_settings": "ProductSettingsScreen",
+            "account": "AccountScreen",
         }.get(action)
         # Where you are is not offered (keeps the footer short at 80 columns).
-        return current is None or not isinstance(self.screen, current)
+        return current is None or type(self.screen).__name__ != current
 
     def _allowed(self, action: str) -> bool:
         return self.check_action(action, ()) is True
@@ -262,20 +273,17 @@ class MiraklWooApp(App[None]):
 
     def action_product_settings(self) -> None:
         if self._allowed("product_settings"):
-            self.show(ProductSettingsScreen())
+            self.show(product_settings_screen())
 
     def action_account(self) -> None:
         account = account_screen_class()
-        if account is None:
-            self.notify("The Account screen is not available in this version.", markup=False)
-            return
         if self._allowed("account"):
             self.show(account())
 
     def action_disconnect(self) -> None:
         """Open the Account screen and start its Disconnect dialog."""
         account = account_screen_class()
-        if account is None or not self._allowed("disconnect"):
+        if not self._allowed("disconnect"):
             return
         screen = self.screen if isinstance(self.screen, account) else account()
         if screen is not self.screen:
@@ -309,13 +317,13 @@ class MiraklWooApp(App[None]):
                 yield SystemCommand(
                     "Authorize Mirakl Connect",
                     "Enter the API client of your Mirakl Connect account",
-                    lambda: self.show(AuthorizeMiraklScreen(demo=self.demo)),
+                    lambda: self.show(authorize_mirakl_screen(self.demo)),
                 )
             else:
                 yield SystemCommand(
                     "Authorize WooCommerce",
                     "Enter your store URL and REST API key",
-                    lambda: self.show(AuthorizeWooScreen(demo=self.demo)),
+                    lambda: self.show(authorize_woo_screen(self.demo)),
                 )
         submit = getattr(screen, "action_submit", None)
         if submit is not None:
@@ -329,15 +337,14 @@ class MiraklWooApp(App[None]):
                 "Sync Product toggle, statuses, stock rule, price",
                 self.action_product_settings,
             )
-            if account_screen_class() is not None:
-                yield SystemCommand(
-                    "Account", "The connected accounts; disconnect", self.action_account
-                )
-                yield SystemCommand(
-                    "Disconnect",
-                    "End the connection and choose what happens to the catalog",
-                    self.action_disconnect,
-                )
+            yield SystemCommand(
+                "Account", "The connected accounts; disconnect", self.action_account
+            )
+            yield SystemCommand(
+                "Disconnect",
+                "End the connection and choose what happens to the catalog",
+                self.action_disconnect,
+            )
             if self._allowed("sync"):
                 yield SystemCommand(
                     "Sync now", "Push WooCommerce products to Mirakl Connect", self.action_sync

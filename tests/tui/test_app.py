@@ -6,7 +6,6 @@ import asyncio
 import os
 import signal
 
-import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Footer
 
@@ -58,8 +57,6 @@ async def test_both_accounts_open_on_the_overview(connected: World) -> None:
 
 async def test_an_unfinished_disconnect_opens_the_account_screen(connected: World) -> None:
     account = account_screen_class()
-    if account is None:
-        pytest.skip("tui.screens.account is not there yet")
     store = connected.engine.store
     job = store.create_job("disconnect", {"option": "keep"}, total=0)
     store.update_job(job.id, state="interrupted")
@@ -94,8 +91,7 @@ async def test_the_palette_lists_every_screen_and_action(connected: World) -> No
         titles = palette_titles(app)
         for title in ("Overview", "Product settings", "Sync now"):
             assert title in titles
-        if account_screen_class() is not None:
-            assert "Account" in titles and "Disconnect" in titles
+        assert "Account" in titles and "Disconnect" in titles
         await pilot.press(*"product", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ProductSettingsScreen)

@@ -86,8 +86,6 @@ def test_the_field_tables_match_the_official_samples(
     sample: str, fields: dict[str, str | None]
 ) -> None:
     path = SPECS / sample
-    if not path.exists():
-        pytest.skip("the shared specs folder is not next to this checkout")
     payload = json.loads(path.read_text())
     assert {k: _type_name(v) for k, v in payload.items()} == fields
 

@@ -364,8 +364,8 @@ def toast_text(screen: str) -> str:
 
 
 def spaced(n: int) -> str:
-    """`3 029`: how the Account screen and the Disconnect modal write counts."""
-    return f"{n:,}".replace(",", " ")
+    """`3,029`: how every screen writes counts."""
+    return f"{n:,}"
 
 
 def cli(env: Mapping[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

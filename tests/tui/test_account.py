@@ -134,7 +134,7 @@ def test_pending_text() -> None:
     )
     assert (
         pending_text(job)
-        == "A disconnect (Deactivate Products) stopped at 2 000 of 5 000 products."
+        == "A disconnect (Deactivate Products) stopped at 2,000 of 5,000 products."
     )
 
 
@@ -153,7 +153,7 @@ def test_durations_read_like_people_say_them(seconds: float, expected: str) -> N
 
 def test_product_counts() -> None:
     assert products(1) == "1 product"
-    assert products(30000) == "30 000 products"
+    assert products(30000) == "30,000 products"
 
 
 async def test_names_from_the_servers_are_never_markup(mirakl_woo_home: Path) -> None:

@@ -186,8 +186,8 @@ async def test_an_unfinished_disconnect_is_offered_to_resume(mirakl_woo_home: Pa
         screen = account(app)  # the App opens on the unfinished disconnect
         text = str(screen.query_one("#pending-text", Static).content)
         assert text == (
-            f"A disconnect (Deactivate Products) stopped at 1 000 of "
-            f"{len(ids):,} products.".replace(",", " ")
+            f"A disconnect (Deactivate Products) stopped at 1,000 of "
+            f"{len(ids):,} products."
         )
         # A different option cannot start over it: Disconnect is greyed out.
         assert screen.check_action("disconnect", ()) is None

@@ -28,12 +28,12 @@ CHOOSE_HINT = "Choose what happens to your products on Mirakl Connect."
 
 
 def format_count(n: int) -> str:
-    """`2 000`: a space between thousands reads the same in every locale."""
-    return f"{n:,}".replace(",", " ")
+    """`2,000`: written the same way as on the Overview and in the progress view."""
+    return f"{n:,}"
 
 
 def products(n: int) -> str:
-    """`1 product`, `2 000 products`."""
+    """`1 product`, `2,000 products`."""
     return f"{format_count(n)} product{'' if n == 1 else 's'}"
 
 

@@ -14,6 +14,7 @@ screen responsive and the output small over a slow SSH link.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from typing import Any
 
@@ -213,7 +214,18 @@ class JobProgress(Vertical):
         elif progress is not None:
             self.query_one("#job-note", Label).update("")
         if lines:
-            self.query_one(Log).write_lines(lines)
+            self.query_one(Log).write_lines(self._wrapped(lines))
+
+    def _wrapped(self, lines: list[str]) -> list[str]:
+        """Lines folded to the log's width: a Log never wraps, and at 80 columns the end of
+        a line is what says what happened."""
+        width = self.query_one(Log).scrollable_content_region.width or self.size.width
+        if width < 20:
+            return lines
+        folded: list[str] = []
+        for line in lines:
+            folded.extend(textwrap.wrap(line, width - 1, subsequent_indent="  ") or [""])
+        return folded
 
     def _draw_progress(self) -> None:
         step = self.step.replace("_", " ").capitalize() if self.step else ""
@@ -238,4 +250,4 @@ class JobProgress(Vertical):
         self._draw_progress()
         log = self.query_one(Log)
         log.clear()
-        log.write_lines(self.lines)
+        log.write_lines(self._wrapped(self.lines))

@@ -467,6 +467,14 @@ class MiraklWooApp(App[None]):
         """Called by a screen mounting a sync JobProgress: show the run in progress, if any."""
         self.attach_job_view("sync", progress)
 
+    def attach_sync_view(self, screen: Screen[Any]) -> None:
+        """A screen with the sync's `#sync-progress` and `#sync-controls` shows this sync."""
+        self.attach_job_view(
+            "sync",
+            screen.query_one(f"#{SYNC_PROGRESS_ID}", JobProgress),
+            screen.query_one("#sync-controls", JobControls),
+        )
+
     def attach_job_view(
         self, kind: str, progress: JobProgress, controls: JobControls | None = None
     ) -> None:

@@ -164,12 +164,7 @@ class OverviewScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        app = cast("MiraklWooApp", self.app)
-        app.attach_job_view(
-            "sync",
-            self.query_one("#sync-progress", JobProgress),
-            self.query_one("#sync-controls", JobControls),
-        )
+        cast("MiraklWooApp", self.app).attach_sync_view(self)
         self.refresh_state()
 
     def refresh_state(self) -> None:

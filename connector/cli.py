@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -10,7 +9,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from connector.errors import ConnectorError, UsageError
 from connector.secret import Secret
@@ -18,20 +17,24 @@ from connector.secret import Secret
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("connector.cli")
 
-
-class _Parser(argparse.ArgumentParser):
-    """argparse echoes unknown arguments; a secret pasted on the command line must not be."""
-
-    def error(self, message: str) -> NoReturn:
-        if message.startswith("unrecognized arguments:"):
-            flags = [word for word in message.split()[2:] if word.startswith("-")]
-            message = "unrecognized arguments" + (f": {' '.join(flags)}" if flags else "")
-            message += " (secrets are read from the environment or stdin, never from arguments)"
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"mirakl-woo: error: {message}\n")
+if TYPE_CHECKING:
+    import argparse
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse  # only when there are arguments to parse: `mirakl-woo` alone skips it
+
+    class _Parser(argparse.ArgumentParser):
+        """argparse echoes unknown arguments; a secret pasted on the command line must not be."""
+
+        def error(self, message: str) -> NoReturn:
+            if message.startswith("unrecognized arguments:"):
+                flags = [word for word in message.split()[2:] if word.startswith("-")]
+                message = "unrecognized arguments" + (f": {' '.join(flags)}" if flags else "")
+                message += " (secrets are read from the environment or stdin, never from arguments)"
+            self.print_usage(sys.stderr)
+            self.exit(EXIT_USAGE, f"mirakl-woo: error: {message}\n")
+
     parser = _Parser(
         prog="mirakl-woo",
         description="Connect a WooCommerce store to Mirakl Connect. Without a command: the app.",
@@ -383,7 +386,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_tui(args: argparse.Namespace) -> int:
+def cmd_tui(args: argparse.Namespace | None) -> int:
     from tui.launch import run_app
 
     return run_app()
@@ -410,9 +413,11 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
     try:
+        if not words:  # the app: no parser needed on the path to its first frame
+            return cmd_tui(None)
+        args = build_parser().parse_args(words)
         return COMMANDS[args.command](args)
     except ConnectorError as error:
         log.info("command failed: %s", error.one_line(), exc_info=True)

@@ -44,7 +44,7 @@ async def test_waiting_and_finished_are_said_in_words() -> None:
         progress.handle(Progress("sync", "pushing", 1000, 2000, eta=60))
         progress.handle(Waiting("upsert", 59.6))
         await pilot.pause(0.25)
-        assert "Waiting 60 s" in label(app, "#job-note")
+        assert "upsert call in 1 min 00 s" in label(app, "#job-note")
         progress.handle(Progress("sync", "done", 2000, 2000, eta=0))
         progress.handle(Finished("sync", {"pushed": 2000, "failed": 0, "disabled": False}))
         await pilot.pause()

@@ -208,8 +208,8 @@ class JobProgress(Vertical):
             self._draw_progress()
         if waiting is not None:
             self.query_one("#job-note", Label).update(
-                f"Waiting {round(waiting.seconds)} s for Mirakl Connect's next "
-                f"{waiting.operation} call (one call per operation per interval)."
+                f"Next Mirakl Connect {waiting.operation} call in "
+                f"{format_duration(waiting.seconds)} (one call per interval)."
             )
         elif progress is not None:
             self.query_one("#job-note", Label).update("")

@@ -29,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
 
         def error(self, message: str) -> NoReturn:
             if message.startswith("unrecognized arguments:"):
-                flags = [word for word in message.split()[2:] if word.startswith("-")]
+                flags = [
+                    word.split("=", 1)[0] for word in message.split()[2:] if word.startswith("-")
+                ]
                 message = "unrecognized arguments" + (f": {' '.join(flags)}" if flags else "")
                 message += " (secrets are read from the environment or stdin, never from arguments)"
             self.print_usage(sys.stderr)
@@ -63,7 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
         "woocommerce", help="a WooCommerce store (secret from $MIRAKL_WOO_CONSUMER_SECRET or stdin)"
     )
     woo.add_argument("--url", required=True)
-    woo.add_argument("--consumer-key", required=True)
+    woo.add_argument(
+        "--consumer-key",
+        default=None,
+        help="the ck_ key; or set $MIRAKL_WOO_CONSUMER_KEY to keep it out of `ps`",
+    )
 
     status = sub.add_parser("status", help="accounts, sync setting, ledger counts, running job")
     status.add_argument("--json", action="store_true")
@@ -135,7 +141,16 @@ def cmd_connect(args: argparse.Namespace) -> int:
             name = account.details.get("company_name") or account.details["client_id"]
             print(f"Mirakl Connect connected: {name} (client {account.details['client_id']}).")
         else:
-            key = Secret(args.consumer_key)
+            from connector.clients.woocommerce import normalize_store_url
+
+            key = Secret(args.consumer_key or os.environ.get("MIRAKL_WOO_CONSUMER_KEY", ""))
+            if not key:
+                raise UsageError(
+                    "No consumer key given.",
+                    "Pass --consumer-key or set $MIRAKL_WOO_CONSUMER_KEY.",
+                )
+            normalize_store_url(args.url)  # a bad URL is refused before the secret is asked
+            onboarding.check_woo_key(key)
             secret = read_secret("MIRAKL_WOO_CONSUMER_SECRET", "WooCommerce consumer secret: ")
             account = asyncio.run(onboarding.connect_woocommerce(engine, args.url, key, secret))
             details = account.details

@@ -137,6 +137,7 @@ class MiraklClient:
         self.client_id = client_id
         self.company_id = company_id or None
         self.pacer = pacer
+        self._sent: dict[str, int] = {}
         self.retry_wait = retry_wait
         self.max_attempts = max(1, max_attempts)
         self._backoff = wait_exponential(multiplier=retry_wait, max=retry_wait * 30)
@@ -206,6 +207,11 @@ class MiraklClient:
                 )
             seen.add(next_token)
             page_token = next_token
+
+    def sent_count(self, operation: str) -> int:
+        """How many requests of `operation` left this client (for callers that must know
+        whether a failed call may still have reached Mirakl Connect)."""
+        return self._sent.get(operation, 0)
 
     async def upsert_products(self, products: Sequence[dict[str, Any] | bytes]) -> None:
         """Create or update (PATCH-like) 1..1000 products in one paced call. Items may come
@@ -348,6 +354,7 @@ class MiraklClient:
         )
         await self.pacer.slot(operation)
         self.pacer.mark_sent(operation)
+        self._sent[operation] = self._sent.get(operation, 0) + 1
         response = await self._send(
             tally, method, str(request.url), hint=_API_HINT, request=request
         )

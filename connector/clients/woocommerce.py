@@ -107,7 +107,7 @@ def normalize_store_url(text: str) -> str:
     if not raw:
         raise UsageError("The store URL is empty.", f"Give the shop's address, {_URL_EXAMPLE}.")
     if any(ch.isspace() for ch in raw):
-        raise UsageError(f"The store URL {raw!r} contains spaces.", f"Use {_URL_EXAMPLE}.")
+        raise UsageError("The store URL contains spaces.", f"Use {_URL_EXAMPLE}.")
     if raw.startswith("//"):
         raw = "https:" + raw
     elif "://" not in raw:
@@ -122,7 +122,7 @@ def normalize_store_url(text: str) -> str:
         parts = urlsplit(raw)
         port = parts.port
     except ValueError:
-        raise UsageError(f"The store URL {raw!r} is malformed.", f"Use {_URL_EXAMPLE}.") from None
+        raise UsageError("The store URL is malformed.", f"Use {_URL_EXAMPLE}.") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         raise UsageError(
@@ -136,7 +136,7 @@ def normalize_store_url(text: str) -> str:
         )
     host = (parts.hostname or "").lower()
     if not _valid_host(host):
-        raise UsageError(f"The store URL {raw!r} has no valid host name.", f"Use {_URL_EXAMPLE}.")
+        raise UsageError("The store URL has no valid host name.", f"Use {_URL_EXAMPLE}.")
     path = parts.path
     tail = re.search(r"/(wp-json|wp-admin)(/|$)", path)
     if tail:

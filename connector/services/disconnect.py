@@ -7,6 +7,7 @@ the journal before the next. Nothing is wiped before the catalog step has finish
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import shutil
@@ -215,7 +216,8 @@ async def _catalog_step(engine: Engine, job: Job, option: str, on_event: OnEvent
 
 def _wipe(engine: Engine) -> None:
     """Every file of the connector leaves the data folder: secrets first, the database last
-    (a crash in between leaves the journal, so the next start finishes the wipe)."""
+    (a crash in between leaves the journal, so the next start finishes the wipe). Files that
+    are not the connector's stay, and so does the folder then."""
     from connector.redact import setup_logging
 
     settings = engine.settings
@@ -224,9 +226,13 @@ def _wipe(engine: Engine) -> None:
     shutil.rmtree(settings.log_dir, ignore_errors=True)
     shutil.rmtree(settings.cache_dir, ignore_errors=True)
     engine.close()
-    for suffix in ("-wal", "-shm", ""):
+    for suffix in ("-wal", "-shm", "-journal", ""):
         settings.db_path.with_name(settings.db_path.name + suffix).unlink(missing_ok=True)
-    shutil.rmtree(settings.home, ignore_errors=True)
+    (settings.home / "runner.lock").unlink(missing_ok=True)
+    for leftover in settings.home.glob(".secrets.*.tmp"):
+        leftover.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # not empty: someone else's files live there too
+        settings.home.rmdir()
 
 
 def _take(rows: Iterator[LedgerRow]) -> list[LedgerRow]:

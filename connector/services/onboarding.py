@@ -38,10 +38,19 @@ def check_mirakl_input(client_id: str, client_secret: Secret, company_id: str | 
         )
 
 
-def check_woo_input(consumer_key: Secret, consumer_secret: Secret) -> None:
-    hint = "Copy it from WooCommerce › Settings › Advanced › REST API › Add key."
+_WOO_HINT = "Copy it from WooCommerce › Settings › Advanced › REST API › Add key."
+
+
+def check_woo_key(consumer_key: Secret) -> None:
     if not _WOO_KEY.match(consumer_key.reveal().strip()):
-        raise UsageError("That is not a WooCommerce consumer key (ck_ and 40 characters).", hint)
+        raise UsageError(
+            "That is not a WooCommerce consumer key (ck_ and 40 characters).", _WOO_HINT
+        )
+
+
+def check_woo_input(consumer_key: Secret, consumer_secret: Secret) -> None:
+    hint = _WOO_HINT
+    check_woo_key(consumer_key)
     if not _WOO_SECRET.match(consumer_secret.reveal().strip()):
         raise UsageError("That is not a WooCommerce consumer secret (cs_ and 40 characters).", hint)
 
@@ -60,6 +69,23 @@ def _keep_pacing(engine: Engine, scratch: Store | None) -> None:
         scratch.close()
 
 
+def _refuse_other_seller(engine: Engine, client_id: str, company_id: str | None) -> None:
+    """The ledger names products of the connected seller: another account would make a later
+    disconnect act on someone else's catalog. A new secret for the same client is fine."""
+    store = engine.peek_store()
+    account = store.account(MIRAKL) if store else None
+    if store is None or account is None or store.linked_count() == 0:
+        return
+    same = account.details.get("client_id") == client_id and (
+        account.details.get("company_id") or None
+    ) == company_id
+    if not same:
+        raise UsageError(
+            "Another Mirakl Connect account is connected and has products from this store.",
+            "Disconnect first (mirakl-woo disconnect), then authorize the new account.",
+        )
+
+
 async def connect_mirakl(
     engine: Engine, client_id: str, client_secret: Secret, company_id: str | None = None
 ) -> Account:
@@ -68,6 +94,7 @@ async def connect_mirakl(
     company_id = (company_id or "").strip() or None
     client_secret = Secret(client_secret.reveal().strip())
     check_mirakl_input(client_id, client_secret, company_id)
+    _refuse_other_seller(engine, client_id, company_id)
     pacer, scratch = _scratch_pacer(engine)
     try:
         async with engine.new_mirakl_client(client_id, client_secret, company_id, pacer) as client:
@@ -78,8 +105,8 @@ async def connect_mirakl(
         raise
     _keep_pacing(engine, scratch)
     details = {**details, "client_id": client_id, "company_id": company_id}
-    engine.secrets.set(**{MIRAKL_SECRET: client_secret})
     account = engine.store.save_account(MIRAKL, details)
+    engine.secrets.set(**{MIRAKL_SECRET: client_secret})
     name = (details.get("company_name") or client_id).rstrip(".")
     engine.store.log_activity(f"Mirakl Connect authorized for {name}.")
     return account
@@ -97,8 +124,8 @@ async def connect_woocommerce(
     check_woo_input(consumer_key, consumer_secret)
     async with engine.new_woo_client(store_url, consumer_key, consumer_secret) as client:
         details = await client.connect()
-    engine.secrets.set(**{WOO_KEY: consumer_key, WOO_SECRET: consumer_secret})
     account = engine.store.save_account(WOOCOMMERCE, details)
+    engine.secrets.set(**{WOO_KEY: consumer_key, WOO_SECRET: consumer_secret})
     engine.store.log_activity(
         f"WooCommerce store {details.get('store_name') or store_url} authorized "
         f"(key …{consumer_key.last(7)})."

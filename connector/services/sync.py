@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from connector.engine import WOOCOMMERCE, Engine
-from connector.errors import NotConnected, RemoteRejected
+from connector.errors import NotConnected, RemoteRejected, UsageError
 from connector.events import Activity, Finished, OnEvent, Progress, Waiting, ignore
 from connector.jobs import journal_stop, runner_lock
 from connector.mapping import MappedProduct, Skipped, StoreContext, map_item, zero_stock_payload
@@ -274,6 +274,7 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
         wait = engine.pacer(store).next_wait("upsert")
         if wait > 0.05:
             sync.on_event(Waiting("upsert", wait))
+        sent_before = mirakl.sent_count("upsert")
         try:
             await mirakl.upsert_products([item.body for item in batch])
         except RemoteRejected as error:
@@ -300,22 +301,40 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
             sync.on_event(Activity(f"Mirakl Connect refused {len(rejected)} product(s).", "error"))
             batch = [item for i, item in enumerate(batch) if i not in reasons]
             continue
-        sync.report.calls += 1
-        for start in range(0, len(batch), 250):  # short transactions, the loop breathes
-            store.write_ledger(
-                LedgerRow(
-                    item.mirakl_id,
-                    item.woo_id,
-                    item.woo_parent_id,
-                    item.warehouses,
-                    item.payload_hash,
-                    item.state_after,
-                    None,
-                    True,
+        except BaseException:
+            if mirakl.sent_count("upsert") > sent_before:
+                # Sent, outcome unknown (timeout, cancelled mid-call): Mirakl may have them, so
+                # a disconnect must act on them too.
+                store.write_ledger(
+                    LedgerRow(
+                        item.mirakl_id,
+                        item.woo_id,
+                        item.woo_parent_id,
+                        item.warehouses,
+                        None,
+                        "waiting",
+                        None,
+                        True,
+                    )
+                    for item in batch
                 )
-                for item in batch[start : start + 250]
+            raise
+        sync.report.calls += 1
+        # One transaction, no await inside: once Mirakl accepted the batch, the ledger says so
+        # for every product of it, or a later disconnect could miss some of them.
+        store.write_ledger(
+            LedgerRow(
+                item.mirakl_id,
+                item.woo_id,
+                item.woo_parent_id,
+                item.warehouses,
+                item.payload_hash,
+                item.state_after,
+                None,
+                True,
             )
-            await asyncio.sleep(0)
+            for item in batch
+        )
         zeroed = sum(1 for item in batch if item.state_after == "zeroed")
         sync.report.zeroed += zeroed
         sync.report.pushed += len(batch) - zeroed
@@ -362,6 +381,11 @@ async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:
         locale=options.locale or account.details.get("language") or "en_US",
     )
     with runner_lock(store):
+        if store.open_job("disconnect") is not None:
+            raise UsageError(
+                "A disconnect is unfinished: no sync until it is done.",
+                "Resume it with `mirakl-woo jobs resume` or from the Account screen.",
+            )
         number = int(store.get_setting("sync_pass", 0)) + 1
         store.set_setting("sync_pass", number)
         store.close_open_jobs("sync", "superseded")  # this pass redoes what they left

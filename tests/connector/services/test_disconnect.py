@@ -131,3 +131,37 @@ async def test_nothing_connected_is_one_clear_error(mirakl_woo_home: Path) -> No
     with pytest.raises(ConnectorError, match="Nothing is connected"):
         await disconnect.run_disconnect(world.engine, "keep", "disconnect")
     assert not mirakl_woo_home.exists()
+
+
+async def test_wipe_removes_only_the_connectors_files(mirakl_woo_home: Path) -> None:
+    world = await synced_world(mirakl_woo_home)
+    mine = mirakl_woo_home / "notes.txt"
+    mine.write_text("not the connector's")
+    await disconnect.run_disconnect(world.engine, "keep", "disconnect")
+    assert mine.read_text() == "not the connector's"
+    assert sorted(p.name for p in mirakl_woo_home.iterdir()) == ["notes.txt"]
+    assert status(world.engine)["mirakl"] is None
+
+
+async def test_no_sync_while_a_disconnect_is_unfinished(mirakl_woo_home: Path) -> None:
+    world = await synced_world(mirakl_woo_home, catalog_size=1600)
+    ids = pushed_ids(world)
+
+    def fail_after_first_batch(event) -> None:
+        if getattr(event, "done", 0) >= 1000:
+            world.mirakl_faults.error_rate = 1.0
+
+    with pytest.raises(RemoteUnavailable):
+        await disconnect.run_disconnect(
+            world.engine, "deactivate", "disconnect", on_event=fail_after_first_batch
+        )
+    world.mirakl_faults.error_rate = 0.0
+    upserts = len(world.mirakl.calls_of("upsert"))
+    with pytest.raises(UsageError, match="disconnect is unfinished"):
+        await run_sync(world.engine)
+    assert len(world.mirakl.calls_of("upsert")) == upserts  # nothing re-activated
+    await disconnect.run_disconnect(world.engine, "deactivate", "disconnect")
+    for mirakl_id in ids:
+        assert all(
+            q["available_quantity"] == 0 for q in world.mirakl.products[mirakl_id]["quantities"]
+        )

@@ -65,3 +65,36 @@ async def test_refused_store_writes_nothing(
     with pytest.raises(error):
         await onboarding.connect_woocommerce(world.engine, url, Secret(key), Secret(secret))
     assert not mirakl_woo_home.exists()
+
+
+async def test_another_seller_cannot_take_over_linked_products(mirakl_woo_home: Path) -> None:
+    from connector.services.sync import run_sync
+
+    world = make_world(mirakl_woo_home)
+    world.mirakl.clients["other-client"] = "other-secret-value"
+    await world.connect()
+    await run_sync(world.engine)
+    with pytest.raises(UsageError, match="Another Mirakl Connect account"):
+        await onboarding.connect_mirakl(world.engine, "other-client", Secret("other-secret-value"))
+    assert status(world.engine)["mirakl"]["client_id"] == DEMO_CLIENT_ID
+    # the same client with its secret again is fine (e.g. a rotated secret)
+    await onboarding.connect_mirakl(world.engine, DEMO_CLIENT_ID, Secret(DEMO_CLIENT_SECRET))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://shop.example.com {DEMO_CONSUMER_SECRET}",
+        f"https://shop.example.com:99999/?consumer_secret={DEMO_CONSUMER_SECRET}",
+    ],
+)
+async def test_a_secret_pasted_into_the_url_is_not_repeated(
+    mirakl_woo_home: Path, url: str
+) -> None:
+    world = make_world(mirakl_woo_home)
+    with pytest.raises(UsageError) as caught:
+        await onboarding.connect_woocommerce(
+            world.engine, url, Secret(DEMO_CONSUMER_KEY), Secret(DEMO_CONSUMER_SECRET)
+        )
+    assert DEMO_CONSUMER_SECRET not in caught.value.one_line()
+    assert not mirakl_woo_home.exists()

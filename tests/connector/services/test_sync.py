@@ -53,7 +53,8 @@ async def test_second_pass_sends_only_what_changed(mirakl_woo_home: Path) -> Non
     assert len(accepted(world, "upsert")) == calls_before  # not one call wasted
 
     product = next(
-        p for p in world.woo.catalog.iter_products()
+        p
+        for p in world.woo.catalog.iter_products()
         if p["type"] == "simple" and p["sku"] and p["status"] == "publish"
     )
     world.woo.catalog.update_product(product["id"], regular_price="123.45", sale_price="")
@@ -68,7 +69,8 @@ async def test_unpublished_or_removed_products_get_quantity_zero(mirakl_woo_home
     await world.connect()
     await run_sync(world.engine)
     simple = [
-        p for p in world.woo.catalog.iter_products()
+        p
+        for p in world.woo.catalog.iter_products()
         if p["type"] == "simple" and p["sku"] and p["status"] == "publish"
     ]
     unpublished, removed = simple[0], simple[1]

@@ -69,6 +69,21 @@ class _Item:
     payload_hash: str | None
     state_after: str  # "pushed" or "zeroed"
 
+    def row(
+        self, state: str, *, on_mirakl: bool, keep_hash: bool = True, error: str | None = None
+    ) -> LedgerRow:
+        """The ledger row of this product in `state` (no hash: the next pass sends it again)."""
+        return LedgerRow(
+            self.mirakl_id,
+            self.woo_id,
+            self.woo_parent_id,
+            self.warehouses,
+            self.payload_hash if keep_hash else None,
+            state,
+            error,
+            on_mirakl,
+        )
+
 
 class _Pass:
     """The state of one pass: counters for the report and the figures behind the ETA."""
@@ -282,15 +297,7 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
             reasons = _rejected(error, len(batch))
             rejected = [batch[i] for i in sorted(reasons)]
             store.write_ledger(
-                LedgerRow(
-                    batch[index].mirakl_id,
-                    batch[index].woo_id,
-                    batch[index].woo_parent_id,
-                    batch[index].warehouses,
-                    None,
-                    "failed",
-                    reason,
-                )
+                batch[index].row("failed", on_mirakl=False, keep_hash=False, error=reason)
                 for index, reason in sorted(reasons.items())
             )
             sync.report.failed += len(rejected)
@@ -306,35 +313,13 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
                 # Sent, outcome unknown (timeout, cancelled mid-call): Mirakl may have them, so
                 # a disconnect must act on them too.
                 store.write_ledger(
-                    LedgerRow(
-                        item.mirakl_id,
-                        item.woo_id,
-                        item.woo_parent_id,
-                        item.warehouses,
-                        None,
-                        "waiting",
-                        None,
-                        True,
-                    )
-                    for item in batch
+                    item.row("waiting", on_mirakl=True, keep_hash=False) for item in batch
                 )
             raise
         sync.report.calls += 1
         # One transaction, no await inside: once Mirakl accepted the batch, the ledger says so
         # for every product of it, or a later disconnect could miss some of them.
-        store.write_ledger(
-            LedgerRow(
-                item.mirakl_id,
-                item.woo_id,
-                item.woo_parent_id,
-                item.warehouses,
-                item.payload_hash,
-                item.state_after,
-                None,
-                True,
-            )
-            for item in batch
-        )
+        store.write_ledger(item.row(item.state_after, on_mirakl=True) for item in batch)
         zeroed = sum(1 for item in batch if item.state_after == "zeroed")
         sync.report.zeroed += zeroed
         sync.report.pushed += len(batch) - zeroed

@@ -24,6 +24,16 @@ async def synced_world(home: Path, **kwargs):
     return world
 
 
+def fail_after_first_batch(world):
+    """An event listener that makes Mirakl Connect go away once 1000 products are done."""
+
+    def listen(event) -> None:
+        if getattr(event, "done", 0) >= 1000:
+            world.mirakl_faults.error_rate = 1.0
+
+    return listen
+
+
 def pushed_ids(world) -> list[str]:
     return [row.mirakl_id for row in world.engine.store.iter_linked()]
 
@@ -93,16 +103,9 @@ async def test_failure_mid_way_keeps_everything_and_resumes(mirakl_woo_home: Pat
     world = await synced_world(mirakl_woo_home, catalog_size=1600)
     ids = pushed_ids(world)
     assert len(ids) > 1000
-    seen = []
-
-    def fail_after_first_batch(event) -> None:
-        seen.append(event)
-        if getattr(event, "done", 0) >= 1000:
-            world.mirakl_faults.error_rate = 1.0  # Mirakl Connect goes away
-
     with pytest.raises(RemoteUnavailable):
         await disconnect.run_disconnect(
-            world.engine, "delete", "disconnect", on_event=fail_after_first_batch
+            world.engine, "delete", "disconnect", on_event=fail_after_first_batch(world)
         )
     # everything kept: accounts, ledger, journal with exactly the first batch done
     data = status(world.engine)
@@ -146,14 +149,9 @@ async def test_wipe_removes_only_the_connectors_files(mirakl_woo_home: Path) -> 
 async def test_no_sync_while_a_disconnect_is_unfinished(mirakl_woo_home: Path) -> None:
     world = await synced_world(mirakl_woo_home, catalog_size=1600)
     ids = pushed_ids(world)
-
-    def fail_after_first_batch(event) -> None:
-        if getattr(event, "done", 0) >= 1000:
-            world.mirakl_faults.error_rate = 1.0
-
     with pytest.raises(RemoteUnavailable):
         await disconnect.run_disconnect(
-            world.engine, "deactivate", "disconnect", on_event=fail_after_first_batch
+            world.engine, "deactivate", "disconnect", on_event=fail_after_first_batch(world)
         )
     world.mirakl_faults.error_rate = 0.0
     upserts = len(world.mirakl.calls_of("upsert"))

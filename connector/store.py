@@ -296,8 +296,9 @@ class Store:
         return self._paged("1", [])
 
     def iter_unseen(self, seen_pass: int) -> Iterator[LedgerRow]:
-        """Products on Mirakl Connect with stock that this sync pass did not meet in the store."""
-        return self._paged("on_mirakl = 1 AND state = 'pushed' AND seen_pass < ?", [seen_pass])
+        """Products on Mirakl Connect, not set to 0 yet, that this sync pass did not meet in the
+        store (a row left waiting or failed by an earlier pass counts too)."""
+        return self._paged("on_mirakl = 1 AND state != 'zeroed' AND seen_pass < ?", [seen_pass])
 
     def iter_linked(self, *, not_done_in_job: int | None = None) -> Iterator[LedgerRow]:
         """Every product the connector put on Mirakl Connect (what a disconnect acts on)."""

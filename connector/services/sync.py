@@ -313,7 +313,9 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
                 # Sent, outcome unknown (timeout, cancelled mid-call): Mirakl may have them, so
                 # a disconnect must act on them too.
                 store.write_ledger(
-                    item.row("waiting", on_mirakl=True, keep_hash=False) for item in batch
+                    item.row("waiting", on_mirakl=True, keep_hash=False)
+                    for item in batch
+                    if item.state_after == "pushed"  # rows to zero keep their state: retried
                 )
             raise
         sync.report.calls += 1

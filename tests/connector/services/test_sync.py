@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from connector.events import Progress
 from connector.services.status import status
 from connector.services.sync import run_sync
@@ -95,3 +97,25 @@ async def test_full_batches_paced_and_never_a_429(mirakl_woo_home: Path) -> None
     assert all(c.status != 429 for c in world.mirakl.calls)
     gaps = [b.at - a.at for a, b in zip(upserts, upserts[1:], strict=False)]
     assert min(gaps) >= 0.15
+
+
+async def test_a_failed_pass_is_caught_up_by_the_next_one(mirakl_woo_home: Path) -> None:
+    from connector.errors import RemoteUnavailable
+
+    world = make_world(mirakl_woo_home, catalog_size=60)
+    await world.connect()
+    await run_sync(world.engine)
+    removed = next(
+        p for p in world.woo.catalog.iter_products()
+        if p["type"] == "simple" and p["sku"] and p["status"] == "publish"
+    )
+    world.woo.catalog.delete_product(removed["id"])
+    world.mirakl_faults.error_rate = 1.0  # Mirakl Connect is down for this pass
+    with pytest.raises(RemoteUnavailable):
+        await run_sync(world.engine)
+    assert world.mirakl.products[removed["sku"]]["quantities"][0]["available_quantity"] > 0
+    world.mirakl_faults.error_rate = 0.0
+    report = await run_sync(world.engine)
+    assert report.zeroed == 1
+    quantities = world.mirakl.products[removed["sku"]]["quantities"]
+    assert all(q["available_quantity"] == 0 for q in quantities)

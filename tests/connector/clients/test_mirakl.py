@@ -125,6 +125,19 @@ def _product(n: int, **extra: Any) -> dict[str, Any]:
     return {"id": f"sku-{n:04d}", "quantities": [{"available_quantity": n}], **extra}
 
 
+def new_client(store: Store, *, interval: float = 0.0, **overrides: Any) -> MiraklClient:
+    """A client of the demo account on `store`'s pacer; `overrides` replace any argument."""
+    options: dict[str, Any] = {
+        "auth_url": AUTH_URL,
+        "api_url": API_URL,
+        "client_id": DEMO_CLIENT_ID,
+        "client_secret": Secret(DEMO_CLIENT_SECRET),
+        "company_id": None,
+        "pacer": Pacer(store, interval),
+    }
+    return MiraklClient(**{**options, **overrides})
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     with Store(tmp_path / "state.sqlite3") as opened:
@@ -150,18 +163,12 @@ async def make_client(store: Store, recorder: Recorder) -> AsyncIterator[MakeCli
 
     def make(**overrides: Any) -> MiraklClient:
         options: dict[str, Any] = {
-            "auth_url": AUTH_URL,
-            "api_url": API_URL,
-            "client_id": DEMO_CLIENT_ID,
-            "client_secret": Secret(DEMO_CLIENT_SECRET),
-            "company_id": None,
-            "pacer": Pacer(store, INTERVAL + MARGIN),
             "transport": recorder,
             "retry_wait": 0.01,
             "max_attempts": 5,
+            **overrides,
         }
-        options.update(overrides)
-        client = MiraklClient(**options)
+        client = new_client(store, interval=INTERVAL + MARGIN, **options)
         made.append(client)
         return client
 
@@ -247,13 +254,10 @@ async def test_a_token_the_api_keeps_refusing_is_refused_credentials(store: Stor
     app = Starlette(
         routes=[Route("/oauth/token", token, methods=["POST"]), Route("/api/products", products)]
     )
-    async with MiraklClient(
-        auth_url=AUTH_URL,
-        api_url=API_URL,
+    async with new_client(
+        store,
         client_id="someone",
         client_secret=Secret("a-secret-value-123"),
-        company_id=None,
-        pacer=Pacer(store, 0),
         transport=httpx.ASGITransport(app=app),
     ) as client:
         with pytest.raises(CredentialsRefused) as caught:
@@ -266,14 +270,8 @@ async def test_a_token_the_api_keeps_refusing_is_refused_credentials(store: Stor
 
 async def test_audience_is_sent_and_kept_on_refresh(store: Store) -> None:
     sandbox = MiraklSandbox(interval=0, audiences={DEMO_CLIENT_ID: "company-42"}, token_ttl=1)
-    async with MiraklClient(
-        auth_url=AUTH_URL,
-        api_url=API_URL,
-        client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
-        company_id="company-42",
-        pacer=Pacer(store, 0),
-        transport=httpx.ASGITransport(app=sandbox.app),
+    async with new_client(
+        store, company_id="company-42", transport=httpx.ASGITransport(app=sandbox.app)
     ) as client:
         details = await client.probe()
         await asyncio.sleep(0.75)
@@ -293,14 +291,8 @@ async def test_a_missing_or_wrong_company_is_refused(
     store: Store, company_id: str | None, words: str
 ) -> None:
     sandbox = MiraklSandbox(interval=0, audiences={DEMO_CLIENT_ID: "company-42"})
-    async with MiraklClient(
-        auth_url=AUTH_URL,
-        api_url=API_URL,
-        client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
-        company_id=company_id,
-        pacer=Pacer(store, 0),
-        transport=httpx.ASGITransport(app=sandbox.app),
+    async with new_client(
+        store, company_id=company_id, transport=httpx.ASGITransport(app=sandbox.app)
     ) as client:
         with pytest.raises(CredentialsRefused) as caught:
             await client.authenticate()
@@ -337,13 +329,9 @@ def _html_app() -> Starlette:
 
 
 async def test_a_token_url_answering_html_is_remote_unavailable(store: Store) -> None:
-    async with MiraklClient(
+    async with new_client(
+        store,
         auth_url="https://shop.example/oauth/token",
-        api_url=API_URL,
-        client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
-        company_id=None,
-        pacer=Pacer(store, 0),
         transport=httpx.ASGITransport(app=_html_app()),
     ) as client:
         with pytest.raises(RemoteUnavailable) as caught:
@@ -362,14 +350,8 @@ async def test_an_api_url_that_is_not_the_api_is_remote_unavailable(
     store: Store, sandbox: MiraklSandbox, api_path: str, words: str
 ) -> None:
     app = Starlette(routes=[Mount("/html", _html_app()), Mount("/", sandbox.app)])
-    async with MiraklClient(
-        auth_url=AUTH_URL,
-        api_url=f"{BASE}{api_path}",
-        client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
-        company_id=None,
-        pacer=Pacer(store, 0),
-        transport=httpx.ASGITransport(app=app),
+    async with new_client(
+        store, api_url=f"{BASE}{api_path}", transport=httpx.ASGITransport(app=app)
     ) as client:
         with pytest.raises(RemoteUnavailable) as caught:
             await client.probe()
@@ -383,13 +365,10 @@ async def test_an_unreachable_port_is_remote_unavailable_at_once(store: Store) -
         probe_socket.bind(("127.0.0.1", 0))
         port = probe_socket.getsockname()[1]
     started = time.monotonic()
-    async with MiraklClient(
+    async with new_client(
+        store,
         auth_url=f"http://127.0.0.1:{port}/oauth/token",
         api_url=f"http://127.0.0.1:{port}/api",
-        client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
-        company_id=None,
-        pacer=Pacer(store, 0),
     ) as client:
         with pytest.raises(RemoteUnavailable) as caught:
             await client.probe()
@@ -411,13 +390,10 @@ async def test_dropped_connections_are_retried_then_remote_unavailable(store: St
     server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        async with MiraklClient(
+        async with new_client(
+            store,
             auth_url=f"http://127.0.0.1:{port}/oauth/token",
             api_url=f"http://127.0.0.1:{port}/api",
-            client_id=DEMO_CLIENT_ID,
-            client_secret=Secret(DEMO_CLIENT_SECRET),
-            company_id=None,
-            pacer=Pacer(store, 0),
             retry_wait=0.01,
             max_attempts=3,
         ) as client:
@@ -436,15 +412,8 @@ async def test_5xx_faults_are_retried_with_back_off(store: Store) -> None:
     faults = Faults(error_rate=0.4, seed=7, only_paths=("/api",))
     faulty = MiraklSandbox(interval=0.05, faults=faults)
     recorder = Recorder(httpx.ASGITransport(app=faulty.app))
-    async with MiraklClient(
-        auth_url=AUTH_URL,
-        api_url=API_URL,
-        client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
-        company_id=None,
-        pacer=Pacer(store, 0.05 + MARGIN),
-        transport=recorder,
-        retry_wait=0.01,
+    async with new_client(
+        store, interval=0.05 + MARGIN, transport=recorder, retry_wait=0.01
     ) as client:
         for batch in range(4):
             await client.upsert_products([_product(batch * 10 + n) for n in range(10)])
@@ -462,17 +431,7 @@ async def test_5xx_faults_are_retried_with_back_off(store: Store) -> None:
 async def test_a_server_that_keeps_failing_gives_up_after_max_attempts(store: Store) -> None:
     faulty = MiraklSandbox(interval=0, faults=Faults(error_rate=1.0, only_paths=("/api",)))
     recorder = Recorder(httpx.ASGITransport(app=faulty.app))
-    async with MiraklClient(
-        auth_url=AUTH_URL,
-        api_url=API_URL,
-        client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
-        company_id=None,
-        pacer=Pacer(store, 0),
-        transport=recorder,
-        retry_wait=0.01,
-        max_attempts=3,
-    ) as client:
+    async with new_client(store, transport=recorder, retry_wait=0.01, max_attempts=3) as client:
         with pytest.raises(RemoteUnavailable) as caught:
             await client.delete_products(["sku-0001"])
 
@@ -505,15 +464,7 @@ async def test_a_rejected_upsert_carries_the_field_errors(
     store: Store, sandbox: MiraklSandbox
 ) -> None:
     sandbox.interval = 0
-    async with MiraklClient(
-        auth_url=AUTH_URL,
-        api_url=API_URL,
-        client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
-        company_id=None,
-        pacer=Pacer(store, 0),
-        transport=httpx.ASGITransport(app=sandbox.app),
-    ) as client:
+    async with new_client(store, transport=httpx.ASGITransport(app=sandbox.app)) as client:
         with pytest.raises(RemoteRejected) as caught:
             await client.upsert_products([_product(1, gtins=[{"value": "12345"}])])
 
@@ -567,15 +518,7 @@ async def test_pacing_holds_across_two_processes_sharing_the_database(
     with Store(database) as first_store, Store(database) as second_store:
 
         async def worker(store: Store, offset: int) -> None:
-            async with MiraklClient(
-                auth_url=AUTH_URL,
-                api_url=API_URL,
-                client_id=DEMO_CLIENT_ID,
-                client_secret=Secret(DEMO_CLIENT_SECRET),
-                company_id=None,
-                pacer=Pacer(store, INTERVAL + MARGIN),
-                transport=recorder,
-            ) as client:
+            async with new_client(store, interval=INTERVAL + MARGIN, transport=recorder) as client:
                 for batch in range(3):
                     await client.upsert_products([_product(offset + batch)])
 
@@ -590,15 +533,7 @@ async def test_pacing_holds_across_two_processes_sharing_the_database(
 
 async def test_a_429_is_honoured_and_recovered(store: Store, sandbox: MiraklSandbox) -> None:
     sandbox.interval = 0.5  # the server is stricter than this client's pacer believes
-    async with MiraklClient(
-        auth_url=AUTH_URL,
-        api_url=API_URL,
-        client_id=DEMO_CLIENT_ID,
-        client_secret=Secret(DEMO_CLIENT_SECRET),
-        company_id=None,
-        pacer=Pacer(store, 0),
-        transport=httpx.ASGITransport(app=sandbox.app),
-    ) as client:
+    async with new_client(store, transport=httpx.ASGITransport(app=sandbox.app)) as client:
         await client.probe()
         pages = [page async for page in client.list_products()]
 

@@ -311,7 +311,7 @@ async def test_stop_leaves_the_job_interrupted_and_a_background_runner_resumes_i
             # The Account screen offers Resume (here) and Resume in background.
             assert screen.has_class("-pending")
             assert "stopped at 1,000 of" in str(screen.query_one("#pending-text", Static).content)
-            assert app.focused is screen.query_one("#resume", Button)
+            await until(pilot, lambda: app.focused is screen.query_one("#resume", Button))
             assert app.check_action("sync", ()) is True  # nothing runs any more
 
             await pilot.press("tab", "enter")  # Resume in background

@@ -302,8 +302,8 @@ class AccountScreen(Screen[None]):
         )
         self.set_class(offer, "-pending")
         self._sync_controls()
-        if offer:
-            self.query_one("#resume", Button).focus()
+        if offer:  # once the class has shown the button: a hidden widget cannot take focus
+            self.call_after_refresh(self.query_one("#resume", Button).focus)
 
     def _sync_controls(self) -> None:
         self.query_one("#disconnect", Button).disabled = not self.check_action("disconnect", ())

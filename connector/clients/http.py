@@ -38,9 +38,26 @@ async def _log_response(response: httpx.Response) -> None:
         log.log(level, "← %s %s %s", response.status_code, request.method, safe_url(request.url))
 
 
+class AsyncClient(httpx.AsyncClient):
+    """httpx's client, minus the reference cycle each answer makes with its body stream
+    (encode/httpx#3733): a sync reads hundreds of pages a second, and each cycle left ~40
+    objects for Python's cyclic garbage collector, whose full passes then stopped the
+    event loop (and the screen's keys) for tens of milliseconds, several times a second."""
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        response = await super().send(request, **kwargs)
+        if response.is_closed:  # read to the end (not a `stream=True` send)
+            response.stream = _DRAINED
+        return response
+
+
+#: What a closed answer's stream becomes: its content was read already.
+_DRAINED = httpx.ByteStream(b"")
+
+
 def make_client(*, base_url: str = "", transport: Any = None, **kwargs: Any) -> httpx.AsyncClient:
     """One AsyncClient per remote system: keep-alive pool, explicit timeouts, logged exchanges."""
-    return httpx.AsyncClient(
+    return AsyncClient(
         base_url=base_url,
         transport=transport,
         timeout=kwargs.pop("timeout", TIMEOUT),

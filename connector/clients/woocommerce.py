@@ -455,6 +455,30 @@ class WooClient:
     async def _send(
         self, method: str, path: str, params: dict[str, Any] | None, json: Any, signed: bool
     ) -> httpx.Response:
+        """One attempt; only when it failed in a way worth retrying does tenacity take over
+        (back-off, further attempts), its first attempt being the answer already had. Each
+        tenacity run leaves a reference cycle behind, and a sync sends hundreds of requests
+        a second: the cyclic garbage collector's pauses would stall the screen."""
+        try:
+            first: httpx.Response | BaseException = await self._send_once(
+                method, path, params, json, signed
+            )
+        except httpx.TransportError as error:
+            first = error
+        if isinstance(first, httpx.Response) and not _transient_response(first):
+            return first
+        if isinstance(first, BaseException) and not _transient_error(first):
+            raise self._transport_error(first) from first
+        attempts = iter([first])
+
+        async def attempt() -> httpx.Response:
+            outcome = next(attempts, None)
+            if isinstance(outcome, BaseException):
+                raise outcome
+            if outcome is not None:
+                return outcome
+            return await self._send_once(method, path, params, json, signed)
+
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._attempts),
             wait=self._wait,
@@ -463,7 +487,7 @@ class WooClient:
             before_sleep=_log_retry,
         )
         try:
-            return await retrying(self._send_once, method, path, params, json, signed)
+            return await retrying(attempt)
         except httpx.TransportError as error:
             raise self._transport_error(error) from error
 

@@ -4,6 +4,7 @@ https://shop.test and http://shop.test) and over real loopback (uvicorn on 127.0
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import logging
 import socket
@@ -451,3 +452,57 @@ async def test_unreachable_store() -> None:
     error = await _connect_error(None, f"http://127.0.0.1:{port}", attempts=2)
     assert isinstance(error, RemoteUnavailable) and error.exit_code == 4
     assert error.message.startswith(f"Cannot reach http://127.0.0.1:{port}")
+
+
+# --- a flaky network, and what reading leaves behind ------------------------------------------
+
+
+class DropsFirst(httpx.AsyncBaseTransport):
+    """A network that drops the first connection, then carries requests to the store."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.dropped = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.dropped:
+            self.dropped += 1
+            raise httpx.ConnectError("connection reset by peer", request=request)
+        return await self.inner.handle_async_request(request)
+
+
+async def test_a_dropped_connection_is_tried_again() -> None:
+    sandbox = WooSandbox(catalog=Catalog(120))
+    transport = DropsFirst(sandbox.app)
+    client = WooClient(
+        url=HTTPS,
+        consumer_key=Secret(DEMO_CONSUMER_KEY),
+        consumer_secret=Secret(DEMO_CONSUMER_SECRET),
+        transport=transport,
+        retry_wait=0.001,
+    )
+    async with client:
+        products = [p async for page in client.iter_product_pages() for p in page]
+    assert transport.dropped == 1
+    assert len(products) == 120
+
+
+async def test_reading_pages_leaves_nothing_for_the_cyclic_garbage_collector() -> None:
+    """A sync reads hundreds of pages a second; garbage in reference cycles would make
+    Python's collector stop the event loop (and the screen) again and again."""
+    sandbox = WooSandbox(catalog=Catalog(300))
+    async with _client(sandbox.app) as client:
+        [page async for page in client.iter_product_pages(per_page=20)]  # warm: pool, caches
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            pages = [page async for page in client.iter_product_pages(per_page=20)]
+            del pages
+            gc.collect()
+            left = [type(o).__module__ for o in gc.garbage]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert not [m for m in left if m.startswith(("httpx", "httpcore", "tenacity"))]

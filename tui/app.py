@@ -4,6 +4,7 @@ and long work handed to (or found running in) another process."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -24,6 +25,7 @@ from connector.errors import ConnectorError
 from connector.events import Activity, Event, Finished, Progress, Waiting
 from connector.services.background import open_job, spawn_runner
 from connector.services.status import status
+from tui import styles_cache_fix
 from tui.messages import AccountsChanged, Disconnected
 from tui.screens.overview import OverviewScreen
 from tui.widgets.header import AccountsHeader, accounts_line
@@ -75,6 +77,15 @@ def product_settings_screen() -> Screen[Any]:
     return ProductSettingsScreen()
 
 
+#: Screens built once and kept while the accounts stay connected: switching between them
+#: then costs a repaint, not a rebuild (keys stay fast while a sync runs). A disconnect
+#: forgets them, so nothing of the old connection survives it.
+KEPT_SCREENS: dict[str, Callable[[], Screen[Any]]] = {
+    "overview": OverviewScreen,
+    "product_settings": product_settings_screen,
+}
+
+
 def pending_disconnect(engine: Engine) -> Any | None:
     """The unfinished disconnect job, if any."""
     if engine.peek_store() is None:
@@ -88,8 +99,9 @@ class MiraklWooApp(App[None]):
     """Connect a WooCommerce store to Mirakl Connect.
 
     The engine is injected (tests point its clients at the in-process sandboxes). Screens
-    post `AccountsChanged` / `Disconnected`; the App decides which screen comes next and
-    always builds a fresh instance, so no state survives a disconnect.
+    post `AccountsChanged` / `Disconnected`; the App decides which screen comes next. The
+    Overview and Product settings are built once and kept (`KEPT_SCREENS`); every other
+    screen is built fresh, and a disconnect drops the kept ones, so no state survives it.
 
     Screens that must not be left while they work (the disconnect) set a truthy
     `navigation_locked` attribute: the App then greys out its navigation keys and commands.
@@ -115,6 +127,7 @@ class MiraklWooApp(App[None]):
     ]
 
     def __init__(self, engine: Engine, *, demo: dict[str, str] | None = None) -> None:
+        styles_cache_fix.install()
         super().__init__()
         self.engine = engine
         self.demo = demo
@@ -130,6 +143,7 @@ class MiraklWooApp(App[None]):
         self.handing_off: str | None = None  # the kind of job being handed to a runner
         # The unfinished job nobody works on (what "b" resumes in the background).
         self.resumable: dict[str, Any] | None = None
+        self._switched_from: Screen[Any] | None = None  # by the last `show`
 
     # routing ---------------------------------------------------------------------------
 
@@ -180,7 +194,7 @@ class MiraklWooApp(App[None]):
         if running == "disconnect":
             return account_screen_class()()
         if running == "sync" and self.connected():
-            return OverviewScreen()
+            return self.kept_screen("overview")
         current = status(self.engine)
         job = current["job"]  # the journal's open job; an unfinished disconnect comes first
         if job is not None and job["kind"] == "disconnect":
@@ -189,7 +203,44 @@ class MiraklWooApp(App[None]):
             return authorize_mirakl_screen(self.demo)
         if current["woocommerce"] is None:
             return authorize_woo_screen(self.demo)
-        return OverviewScreen()
+        return self.kept_screen("overview")
+
+    def kept_screen(self, name: str) -> Screen[Any]:
+        """The kept screen `name` (see `KEPT_SCREENS`), built the first time it is asked for."""
+        if not self.is_screen_installed(name):
+            self.install_screen(KEPT_SCREENS[name](), name)
+            self.call_after_refresh(self.settle_heap)
+        return self.get_screen(name)
+
+    def settle_heap(self) -> None:
+        """Move what lives from now on (the kept screens, the app) out of the garbage
+        collector's sight: a full collection then scans only the objects made since, and
+        stops the loop (the keys) for a few milliseconds instead of tens."""
+        gc.freeze()
+
+    def kept_screens(self) -> list[Screen[Any]]:
+        return [self.get_screen(n) for n in KEPT_SCREENS if self.is_screen_installed(n)]
+
+    def forget_kept_screens(self) -> None:
+        """Drop the kept screens (after a disconnect); call once none is on the stack.
+
+        The screen just switched away from is removed by Textual once it is uninstalled;
+        the others are removed here.
+        """
+        for name in KEPT_SCREENS:
+            if not self.is_screen_installed(name):
+                continue
+            screen = self.get_screen(name)
+            self.uninstall_screen(name)
+            if screen is not self._switched_from and screen.is_attached:
+                screen.remove()
+        gc.unfreeze()  # what the kept screens were can be collected now
+
+    def job_screens(self) -> list[Screen[Any]]:
+        """The screens that show a job as it runs: the current one and the kept ones."""
+        screens = [self.screen]
+        screens += [s for s in self.kept_screens() if s is not self.screen]
+        return screens
 
     def show(self, screen: Screen[Any]) -> None:
         """Replace whatever is shown (modals included) with `screen`.
@@ -198,9 +249,11 @@ class MiraklWooApp(App[None]):
         """
         while len(self.screen_stack) > 2:
             self.pop_screen()
+        self._switched_from = None
         if len(self.screen_stack) == 1:
             self.push_screen(screen)
-        else:
+        elif screen is not self.screen:
+            self._switched_from = self.screen
             self.switch_screen(screen)
         self.refresh_accounts()
 
@@ -235,6 +288,7 @@ class MiraklWooApp(App[None]):
         self.last_sync_report = None
         self.resumable = None
         self.show(authorize_mirakl_screen(self.demo))
+        self.forget_kept_screens()
 
     # actions ---------------------------------------------------------------------------
 
@@ -269,11 +323,11 @@ class MiraklWooApp(App[None]):
 
     def action_overview(self) -> None:
         if self._allowed("overview"):
-            self.show(OverviewScreen())
+            self.show(self.kept_screen("overview"))
 
     def action_product_settings(self) -> None:
         if self._allowed("product_settings"):
-            self.show(product_settings_screen())
+            self.show(self.kept_screen("product_settings"))
 
     def action_account(self) -> None:
         account = account_screen_class()
@@ -383,7 +437,8 @@ class MiraklWooApp(App[None]):
         self.sync_events = []
         for progress in self._sync_widgets():
             progress.start(SYNC_TITLE)
-            self.call_after_refresh(progress.scroll_visible)
+            if progress.screen is self.screen:
+                self.call_after_refresh(progress.scroll_visible)
         worker = self._sync_worker()
         self._refresh_screen()
         self.draw_job_controls()
@@ -440,7 +495,11 @@ class MiraklWooApp(App[None]):
         self.draw_job_controls()
 
     def _sync_widgets(self) -> list[JobProgress]:
-        return list(self.screen.query(f"#{SYNC_PROGRESS_ID}").results(JobProgress))
+        return [
+            progress
+            for screen in self.job_screens()
+            for progress in screen.query(f"#{SYNC_PROGRESS_ID}").results(JobProgress)
+        ]
 
     def _on_sync_event(self, event: Event) -> None:
         self._remember(event, self.sync_events)
@@ -771,8 +830,9 @@ class MiraklWooApp(App[None]):
 
     def draw_job_controls(self) -> None:
         """Show the right buttons beside the progress on the current screen."""
-        for controls in self.screen.query(JobControls):
-            self._draw_controls(controls)
+        for screen in self.job_screens():
+            for controls in screen.query(JobControls):
+                self._draw_controls(controls)
 
     def _draw_controls(self, controls: JobControls) -> None:
         if self.background_kind() is not None:

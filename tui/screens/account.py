@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Label, Static
+from textual.widgets import Button, Label, Static
 from textual.worker import Worker, WorkerState
 
 from connector.errors import ConnectorError
@@ -29,6 +29,7 @@ from tui.screens.disconnect_modal import (
 from tui.widgets.header import AccountsHeader
 from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
+from tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from connector.engine import Engine
@@ -240,7 +241,7 @@ class AccountScreen(Screen[None]):
             woo = Static("", id="woo-panel", classes="panel")
             woo.border_title = "WooCommerce"
             yield woo
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         attach: Callable[..., None] | None = getattr(self.app, "attach_job_view", None)

@@ -16,12 +16,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from connector.errors import ConnectorError
 from connector.secret import Secret
 from tui.messages import AccountsChanged
 from tui.widgets.header import AccountsHeader
+from tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from connector.engine import Engine
@@ -93,7 +94,7 @@ class AuthorizeScreen(Screen[None]):
                 yield Button("Authorize", id="authorize", variant="primary")
                 yield Label("", id="busy", markup=False)
             yield Static("", id="error", classes="error", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#error", Static).display = False

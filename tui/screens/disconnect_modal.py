@@ -14,9 +14,10 @@ from textual.content import Content
 from textual.geometry import Size
 from textual.screen import ModalScreen
 from textual.validation import Function
-from textual.widgets import Button, Footer, Input, RadioSet, Static
+from textual.widgets import Button, Input, RadioSet, Static
 
 from connector.services.disconnect import CATALOG_OPTIONS, OPTION_LABELS, confirmation_ok
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.toggles import MarkedRadioButton
 
 if TYPE_CHECKING:
@@ -195,7 +196,7 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
             with Horizontal(id="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Disconnect & Continue", id="go", variant="error", disabled=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(RadioSet).focus()

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from connector.services.status import status
+from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader, mirakl_name, store_name
 from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
+from tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from connector.engine import Engine
@@ -135,7 +136,7 @@ def activity_text(rows: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
-class OverviewScreen(Screen[None]):
+class OverviewScreen(KeptScreen):
     """Both accounts, ledger counts, last sync and latest activity; `s` runs a sync.
 
     A sync another process runs shows in the same progress view (read from its journal);
@@ -161,10 +162,13 @@ class OverviewScreen(Screen[None]):
             yield JobControls(id="sync-controls")
             yield Static("Latest activity", classes="subheading")
             yield Static("", id="activity", classes="section", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         cast("MiraklWooApp", self.app).attach_sync_view(self)
+
+    def shown(self) -> None:
+        """Shown (first or again: the App keeps this screen): read the state afresh."""
         self.refresh_state()
 
     def refresh_state(self) -> None:

@@ -10,13 +10,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
-    Footer,
     Input,
     Label,
+    RadioButton,
     RadioSet,
     Static,
     Switch,
@@ -30,9 +29,11 @@ from connector.product_options import (
     STATUS_LABELS,
     ProductOptions,
 )
+from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader
 from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
+from tui.widgets.key_footer import KeyFooter
 from tui.widgets.toggles import MarkedCheckbox, MarkedRadioButton
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ SYNC_ON = "On: each sync pushes products."
 SYNC_OFF = "Off: nothing is pushed."
 
 
-class ProductSettingsScreen(Screen[None]):
+class ProductSettingsScreen(KeptScreen):
     """The Sync Product switch (saved at once) and the options saved with "Save settings".
 
     Invalid values show one message and save nothing. "Sync Product" saves the form, if it
@@ -109,12 +110,33 @@ class ProductSettingsScreen(Screen[None]):
         # Outside the scrolling body: the answer to Save is always in sight.
         yield Static("", id="settings-error", classes="error", markup=False)
         yield Static("", id="settings-saved", classes="note", markup=False)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
-        self._say()
         cast("MiraklWooApp", self.app).attach_sync_view(self)
+
+    def shown(self) -> None:
+        """Shown (first or again: the App keeps this screen): the form shows what is saved,
+        so edits left unsaved when the merchant went elsewhere are not mistaken for saved."""
+        from connector.services.sync import load_options
+
+        self.show_options(load_options(self.engine))
+        self._say()
         self.refresh_state()
+
+    def show_options(self, options: ProductOptions) -> None:
+        """Put `options` in the form (no event: nothing is saved by this)."""
+        with self.prevent(Switch.Changed, Checkbox.Changed, RadioSet.Changed, Input.Changed):
+            self.query_one("#sync-products", Switch).value = options.sync_products
+            self.query_one("#sync-state", Label).update(
+                SYNC_ON if options.sync_products else SYNC_OFF
+            )
+            for status in ALLOWED_STATUSES:
+                self.query_one(f"#status-{status}", Checkbox).value = status in options.statuses
+            self.query_one("#stock", Input).value = str(options.unmanaged_stock)
+            self.query_one(f"#price-{options.price_mode}", RadioButton).value = True
+            self.query_one("#warehouse", Input).value = options.warehouse_code
+            self.query_one("#locale", Input).value = options.locale
 
     def refresh_state(self) -> None:
         """Enable "Sync Product" unless a sync runs, here or in another process (the App

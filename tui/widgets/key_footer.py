@@ -1,0 +1,61 @@
+"""The footer of every screen: Textual's Footer, rebuilt only when what it shows changes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.widgets import Footer
+
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+#: What a footer shows: each shown key's key, description, enabled state and tooltip.
+Shown = tuple[tuple[str, str, bool, str], ...]
+
+
+def shown_keys(screen: Screen[object]) -> Shown:
+    return tuple(
+        (binding.key, binding.description, enabled, tooltip)
+        for _node, binding, enabled, tooltip in screen.active_bindings.values()
+        if binding.show or binding.action == "command_palette"
+    )
+
+
+class KeyFooter(Footer):
+    """Textual's Footer, which rebuilds its keys (a dozen widgets) whenever the screen's
+    bindings are refreshed. The App keeps some screens and shows them again and again, so:
+
+    - it rebuilds only when the keys, their words or their enabled state changed;
+    - a screen being left does not rebuild (its bindings are worked out against the screen
+      being shown: they would be wrong, and rebuilt again on its return);
+    - each rebuild let go of the old keys: Textual's Footer binds every key to its `compact`
+      value, and those watchers keep removed keys alive until `compact` changes, which it
+      never does here (a leak of ten widgets per rebuild). Written against textual==8.2.8.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._shown: Shown | None = None
+
+    def bindings_changed(self, screen: Screen[object]) -> None:
+        if screen is not self.screen:
+            return
+        if screen is not screen.app.screen:
+            self._bindings_ready = True
+            return
+        if screen.app.app_focus and self.is_attached:
+            shown = shown_keys(screen)
+            if shown == self._shown:
+                return
+            self._shown = shown
+        super().bindings_changed(screen)
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        watchers: dict[str, list[tuple[object, object]]] = getattr(self, "__watchers", {})
+        for callbacks in watchers.values():
+            callbacks[:] = [
+                (node, callback)
+                for node, callback in callbacks
+                if getattr(node, "is_attached", True)
+            ]

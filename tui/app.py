@@ -18,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from connector.engine import MIRAKL, WOOCOMMERCE, Engine
@@ -144,6 +145,7 @@ class MiraklWooApp(App[None]):
         # The unfinished job nobody works on (what "b" resumes in the background).
         self.resumable: dict[str, Any] | None = None
         self._switched_from: Screen[Any] | None = None  # by the last `show`
+        self.first_frame_shown = False
 
     # routing ---------------------------------------------------------------------------
 
@@ -151,6 +153,14 @@ class MiraklWooApp(App[None]):
         with suppress(NotImplementedError, RuntimeError):  # no signals on some platforms
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.on_sighup)
         self.route()
+
+    def on_ready(self) -> None:
+        """The first frame is on the terminal: now add what it did not need."""
+        self.first_frame_shown = True
+        for screen in self.job_screens():
+            adder: Callable[[], object] | None = getattr(screen, "add_sync_view", None)
+            if adder is not None:
+                adder()
 
     def on_sighup(self) -> None:
         """The terminal went away (SSH dropped): stop our own job cleanly, then exit."""
@@ -522,16 +532,12 @@ class MiraklWooApp(App[None]):
             drop = set(map(id, activities[: len(activities) - _REPLAY_LINES]))
             events[:] = [e for e in events if id(e) not in drop]
 
-    def attach_sync_progress(self, progress: JobProgress) -> None:
-        """Called by a screen mounting a sync JobProgress: show the run in progress, if any."""
-        self.attach_job_view("sync", progress)
-
-    def attach_sync_view(self, screen: Screen[Any]) -> None:
-        """A screen with the sync's `#sync-progress` and `#sync-controls` shows this sync."""
+    def attach_sync_view(self, view: Widget) -> None:
+        """A view with the sync's `#sync-progress` and `#sync-controls` shows this sync."""
         self.attach_job_view(
             "sync",
-            screen.query_one(f"#{SYNC_PROGRESS_ID}", JobProgress),
-            screen.query_one("#sync-controls", JobControls),
+            view.query_one(f"#{SYNC_PROGRESS_ID}", JobProgress),
+            view.query_one("#sync-controls", JobControls),
         )
 
     def attach_job_view(

@@ -12,9 +12,8 @@ from textual.widgets import Static
 from connector.services.status import status
 from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader, mirakl_name, store_name
-from tui.widgets.job_controls import JobControls
-from tui.widgets.job_progress import JobProgress
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.sync_view import SyncView
 
 if TYPE_CHECKING:
     from connector.engine import Engine
@@ -158,14 +157,18 @@ class OverviewScreen(KeptScreen):
             yield Static("", id="products", classes="section", markup=False)
             yield Static("", id="last-sync", classes="section", markup=False)
             yield Static("", id="sync-job", classes="section", markup=False)
-            yield JobProgress("Sync", id="sync-progress")
-            yield JobControls(id="sync-controls")
+            if cast("MiraklWooApp", self.app).first_frame_shown:
+                yield SyncView()
             yield Static("Latest activity", classes="subheading")
             yield Static("", id="activity", classes="section", markup=False)
         yield KeyFooter()
 
-    def on_mount(self) -> None:
-        cast("MiraklWooApp", self.app).attach_sync_view(self)
+    def add_sync_view(self) -> None:
+        """Called by the App once its first frame is on the terminal. The sync's view is
+        hidden until a sync runs, so the first frame does not wait for its progress bar and
+        buttons (a good part of the time to that frame)."""
+        if not self.query(SyncView):
+            self.query_one("#body").mount(SyncView(), after="#sync-job")
 
     def shown(self) -> None:
         """Shown (first or again: the App keeps this screen): read the state afresh."""

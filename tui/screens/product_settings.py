@@ -31,9 +31,8 @@ from connector.product_options import (
 )
 from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader
-from tui.widgets.job_controls import JobControls
-from tui.widgets.job_progress import JobProgress
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.sync_view import SyncView
 from tui.widgets.toggles import MarkedCheckbox, MarkedRadioButton
 
 if TYPE_CHECKING:
@@ -105,15 +104,11 @@ class ProductSettingsScreen(KeptScreen):
             with Horizontal(classes="actions"):
                 yield Button("Save settings", id="save", variant="primary")
                 yield Button("Sync Product", id="sync-now")
-            yield JobProgress("Sync", id="sync-progress")
-            yield JobControls(id="sync-controls")
+            yield SyncView()
         # Outside the scrolling body: the answer to Save is always in sight.
         yield Static("", id="settings-error", classes="error", markup=False)
         yield Static("", id="settings-saved", classes="note", markup=False)
         yield KeyFooter()
-
-    def on_mount(self) -> None:
-        cast("MiraklWooApp", self.app).attach_sync_view(self)
 
     def shown(self) -> None:
         """Shown (first or again: the App keeps this screen): the form shows what is saved,

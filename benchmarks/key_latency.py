@@ -15,17 +15,11 @@ How the two ends are observed, without changing the app:
 
 It also samples the event loop's lag (a 5 ms sleeper) to show how long the loop is blocked.
 
-Textual's `Header` runs its title update later, from the App's queue; when its screen has
-been switched away by then, `query_one(HeaderTitle)` raises NoMatches and the app exits with
-a traceback. Fast switching during a sync hits that, so by default this script catches that
-one error (and counts it in `header_title_races`) to be able to finish; `--no-guard` shows
-the crash.
-
 The sandboxes run in a process of their own (`mirakl-woo sandbox`), so their CPU is not the
 app's. `--profile FILE` writes a cProfile of the app process during the presses.
 
     .venv/bin/python benchmarks/key_latency.py [--products 20000] [--interval 1]
-        [--presses 200] [--quiet-seconds 3] [--quick] [--no-sync] [--profile FILE] [--no-guard]
+        [--presses 200] [--quiet-seconds 3] [--quick] [--no-sync] [--profile FILE]
 """
 
 from __future__ import annotations
@@ -55,36 +49,6 @@ KEYS: dict[type, tuple[str, type]] = {
     OverviewScreen: ("p", ProductSettingsScreen),
     ProductSettingsScreen: ("o", OverviewScreen),
 }
-
-
-class HeaderRaceGuard:
-    """Swallows (and counts) the NoMatches of Textual's Header title update on a header whose
-    screen is gone; anything else still propagates."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def install(self) -> None:
-        from textual.css.query import NoMatches
-        from textual.widgets import _header
-
-        guard = self
-
-        def _on_mount(header: Any, _: Any) -> None:
-            async def set_title() -> None:
-                try:
-                    header.query_one(_header.HeaderTitle).update(header.format_title())
-                except _header.NoScreen:
-                    pass
-                except NoMatches:
-                    guard.count += 1
-
-            header.watch(header.app, "title", set_title)
-            header.watch(header.app, "sub_title", set_title)
-            header.watch(header.screen, "title", set_title)
-            header.watch(header.screen, "sub_title", set_title)
-
-        _header.Header._on_mount = _on_mount  # type: ignore[method-assign]
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -313,12 +277,7 @@ def main() -> int:
                         help="press the keys with no sync running (the baseline)")
     parser.add_argument("--quiet-seconds", type=float, default=3.0,
                         help="loop lag sampled this long after the sync starts, no key pressed")
-    parser.add_argument("--no-guard", action="store_true",
-                        help="let the Header title race crash the app (see above)")
     args = parser.parse_args()
-    guard = HeaderRaceGuard()
-    if not args.no_guard:
-        guard.install()
     if args.quick:
         args.products, args.interval, args.presses, args.quiet_seconds = 3000, 3.0, 40, 2.0
 
@@ -340,8 +299,7 @@ def main() -> int:
     if profile is not None:
         profile.dump_stats(args.profile)
         note(f"profile written to {args.profile}")
-    emit({"products": args.products, "interval": args.interval, **result,
-          "header_title_races": None if args.no_guard else guard.count})
+    emit({"products": args.products, "interval": args.interval, **result})
     return 0
 
 

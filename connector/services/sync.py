@@ -144,7 +144,12 @@ async def _pages_with_variations(
         async for page in woo.iter_product_pages(status="any"):
             if sync.total is None:
                 sync.total = getattr(woo, "total_products", None) or None
-            await queue.put((page, asyncio.create_task(variations_of(page))))
+            variations = asyncio.create_task(variations_of(page))
+            try:
+                await queue.put((page, variations))
+            except BaseException:  # stopped while waiting for room: nobody will await it
+                variations.cancel()
+                raise
         await queue.put(None)
 
     fetcher = asyncio.create_task(fetch())

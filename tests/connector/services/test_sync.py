@@ -119,3 +119,31 @@ async def test_a_failed_pass_is_caught_up_by_the_next_one(mirakl_woo_home: Path)
     assert report.zeroed == 1
     quantities = world.mirakl.products[removed["sku"]]["quantities"]
     assert all(q["available_quantity"] == 0 for q in quantities)
+
+
+async def test_a_sync_stopped_mid_read_leaves_no_request_behind(mirakl_woo_home: Path) -> None:
+    """Stopped (Ctrl+Q, a hand-over to the background) while pages wait to be pushed: the
+    variations already asked for are cancelled with it, none fails later on a closed client."""
+    import asyncio
+    import gc
+
+    world = make_world(mirakl_woo_home, catalog_size=3000, interval=0.05)
+    await world.connect()
+    world.mirakl_faults.latency = 5.0  # the first push never comes back before the stop
+    loop = asyncio.get_running_loop()
+    unhandled: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
+    try:
+        task = asyncio.create_task(run_sync(world.engine))
+        while world.engine.store.open_job("sync") is None or not world.woo.calls:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)  # pages and their variations are queued behind the push
+        task.cancel()
+        with pytest.raises(BaseException):  # noqa: B017 - the sync reports its interruption
+            await task
+        await asyncio.sleep(0.2)
+        gc.collect()  # a task whose error was never read is reported when collected
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert unhandled == []

@@ -132,13 +132,13 @@ class SandboxProcess:
     """`mirakl-woo sandbox` in its own process (ports picked by the OS, read from its output)."""
 
     def __init__(self, catalog_size: int, interval: float,
-                 command: list[str] | None = None) -> None:
+                 command: list[str] | None = None, *, woo_latency: float = 0.0) -> None:
         self.catalog_size = catalog_size
         self.interval = interval
         self.command = command or [
             PYTHON, "-m", "connector.cli", "sandbox",
             "--catalog-size", str(catalog_size), "--interval", repr(interval),
-            "--mirakl-port", "0", "--woo-port", "0",
+            "--mirakl-port", "0", "--woo-port", "0", "--woo-latency", repr(woo_latency),
         ]
         self.process: subprocess.Popen[str] | None = None
         self.endpoints: Endpoints | None = None

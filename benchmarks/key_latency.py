@@ -270,6 +270,8 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=1.0)
     parser.add_argument("--presses", type=int, default=200)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--store-latency", type=float, default=0.0, metavar="SECONDS",
+                        help="the sandbox store answers each request this much later")
     parser.add_argument("--profile", metavar="FILE", help="cProfile of the presses (pstats)")
     parser.add_argument("--quick", action="store_true",
                         help="3 000 products at interval 3 s, 40 presses, 2 s quiet")
@@ -282,7 +284,8 @@ def main() -> int:
         args.products, args.interval, args.presses, args.quiet_seconds = 3000, 3.0, 40, 2.0
 
     profile = cProfile.Profile() if args.profile else None
-    with SandboxProcess(args.products, args.interval) as sandbox, temp_home("keys") as home:
+    store = SandboxProcess(args.products, args.interval, woo_latency=args.store_latency)
+    with store as sandbox, temp_home("keys") as home:
         assert sandbox.endpoints is not None
         note(f"connecting both accounts in {home} (not timed)")
         connect_both(sandbox.endpoints, home)

@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--interval", type=float, default=None, metavar="SECONDS")
     sandbox.add_argument("--mirakl-port", type=int, default=0)
     sandbox.add_argument("--woo-port", type=int, default=0)
+    sandbox.add_argument(
+        "--woo-latency",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="the store answers each request this much later, as a real host does",
+    )
 
     connect = sub.add_parser("connect", help="authorize an account")
     which = connect.add_subparsers(dest="system", required=True, parser_class=_Parser)
@@ -363,15 +370,19 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
+    from connector.sandbox.faults import Faults
     from connector.sandbox.server import SandboxServers
     from connector.settings import Settings
 
     interval = args.interval if args.interval is not None else Settings.from_env().min_interval
+    if args.woo_latency < 0:
+        raise UsageError("--woo-latency must be 0 or more seconds.")
     servers = SandboxServers(
         catalog_size=args.catalog_size,
         interval=interval,
         mirakl_port=args.mirakl_port,
         woo_port=args.woo_port,
+        woo_faults=Faults(latency=args.woo_latency) if args.woo_latency else None,
     )
 
     import time

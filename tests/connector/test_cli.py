@@ -322,3 +322,9 @@ def test_interrupted_disconnect_resumed_by_a_detached_runner(tmp_path: Path, ser
     for mirakl_id in linked:
         quantities = servers.mirakl.products[mirakl_id]["quantities"]
         assert all(q["available_quantity"] == 0 for q in quantities)
+
+
+def test_the_sandbox_refuses_a_negative_store_latency(tmp_path: Path, servers) -> None:
+    result = run(cli_env(tmp_path / "home", servers), "sandbox", "--woo-latency", "-1")
+    assert result.returncode == 2
+    assert "--woo-latency" in result.stderr and "Traceback" not in result.stderr

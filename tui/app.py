@@ -25,7 +25,7 @@ from connector.engine import MIRAKL, WOOCOMMERCE, Engine
 from connector.errors import ConnectorError
 from connector.events import Activity, Event, Finished, Progress, Waiting
 from connector.services.background import open_job, spawn_runner
-from connector.services.status import status
+from connector.services.status import accounts, status
 from tui import styles_cache_fix
 from tui.messages import AccountsChanged, Disconnected
 from tui.screens.overview import OverviewScreen
@@ -274,7 +274,7 @@ class MiraklWooApp(App[None]):
 
     def refresh_accounts(self) -> None:
         """The header's sub-title: the connected accounts."""
-        self.sub_title = accounts_line(status(self.engine))
+        self.sub_title = accounts_line(accounts(self.engine))
         for header in self.screen.query(AccountsHeader):
             header.refresh_title()
 

@@ -15,6 +15,17 @@ def _account(account: Account | None) -> dict[str, Any] | None:
     return {**account.details, "connected_since": account.connected_at}
 
 
+def accounts(engine: Engine) -> dict[str, Any]:
+    """Only the two accounts of `status` (no counts: cheap enough for every screen switch)."""
+    store = engine.peek_store()
+    if store is None:
+        return {"mirakl": None, "woocommerce": None}
+    return {
+        "mirakl": _account(store.account(MIRAKL)),
+        "woocommerce": _account(store.account(WOOCOMMERCE)),
+    }
+
+
 def status(engine: Engine) -> dict[str, Any]:
     """The contract's `status --json`. Reads only: a fresh machine stays untouched."""
     store = engine.peek_store()

@@ -149,6 +149,8 @@ class OverviewScreen(KeptScreen):
     }
     """
 
+    _shown_before = False
+
     def compose(self) -> ComposeResult:
         yield AccountsHeader()
         with VerticalScroll(id="body"):
@@ -171,8 +173,14 @@ class OverviewScreen(KeptScreen):
             self.query_one("#body").mount(SyncView(), after="#sync-job")
 
     def shown(self) -> None:
-        """Shown (first or again: the App keeps this screen): read the state afresh."""
-        self.refresh_state()
+        """Shown (first or again: the App keeps this screen): read the state afresh. Shown
+        again, it is drawn at once with what it last showed and the fresh figures follow
+        a frame later (counting a large ledger takes milliseconds the key should not wait)."""
+        if self._shown_before:
+            self.call_after_refresh(self.refresh_state)
+        else:
+            self._shown_before = True
+            self.refresh_state()
 
     def refresh_state(self) -> None:
         """Read the state again (the App calls this when a sync ends)."""

@@ -23,6 +23,11 @@ from connector.store import LedgerRow, Store, now_iso
 BATCH_SIZE = 1000
 OPTIONS_KEY = "product_options"
 MAX_WARNINGS_LOGGED = 100
+# The sync shares the event loop with the screen, and a key reaches the screen in several
+# steps of that loop: the sync hands the loop back after this many products mapped, and
+# looks products up in the ledger this many at a time, so each step waits a few ms.
+YIELD_EVERY = 5
+LEDGER_CHUNK = 50
 _INDEX = re.compile(r"products\[(\d+)\]")
 
 
@@ -179,7 +184,7 @@ async def _items(
                 else:
                     yield map_item(product, None, context, options)
                 sync.read += 1
-                if sync.read % 20 == 0:
+                if sync.read % YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let the screen answer keys between products
             sync.progress()
 
@@ -252,9 +257,10 @@ async def _batches(
             skipped.append((result.woo_id, result.woo_parent_id, result.name, result.reason))
         else:
             page.append(result)
-        if len(page) >= 200:
+        if len(page) >= LEDGER_CHUNK:
             batch.extend(take(page))
             page.clear()
+            await asyncio.sleep(0)
         if len(skipped) >= 500:
             store.record_skipped(skipped, number)
             skipped.clear()

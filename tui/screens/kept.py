@@ -15,6 +15,10 @@ class KeptScreen(Screen[None]):
     Subclasses read their state afresh in `shown()`.
     """
 
+    def on_mount(self) -> None:
+        # Just mounted: every widget was styled as it was added (no restyle when first shown).
+        self._css_update_count = self.app._css_update_count
+
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         # Runs before Screen._on_screen_resume (handlers run from the subclass up).
         current = self.app._css_update_count

@@ -197,8 +197,9 @@ class MiraklWooApp(App[None]):
         )
 
     def screen_for_state(self) -> Screen[Any]:
-        """A fresh instance of the screen the saved state calls for: a job another process
-        runs first (its progress), then an unfinished disconnect, then the accounts."""
+        """The screen the saved state calls for (a kept one, or a fresh instance): a job
+        another process runs first (its progress), then an unfinished disconnect, then the
+        accounts."""
         self.notice_background_job()
         running = self.background_kind()
         if running == "disconnect":

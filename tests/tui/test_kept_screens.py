@@ -118,3 +118,15 @@ async def test_a_disconnect_drops_the_kept_screens(connected: World) -> None:
         app.route()
         await settle(pilot)
         assert isinstance(app.screen, OverviewScreen) and app.screen not in old
+
+
+async def test_the_garbage_collector_is_left_as_it_was_found(connected: World) -> None:
+    before = gc.get_threshold()
+    app = MiraklWooApp(connected.engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p", "o")
+        await pilot.pause()
+        assert gc.get_freeze_count() > 0  # the app's own objects, out of the collector's way
+        assert gc.get_threshold()[2] > before[2]  # fewer full collections while it runs
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

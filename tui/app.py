@@ -237,9 +237,9 @@ class MiraklWooApp(App[None]):
 
         And fewer full collections: Python starts one when what survived since the last one
         reaches a quarter of what it tracks, which, with the app frozen, a sync's pages
-        reach every second (~30 ms of stopped loop each, several per sync second at 1000
-        products per call). Young collections still free the sync's short-lived cycles; a
-        full one now waits for 100 middle-aged collections instead of 10. Undone on exit."""
+        reached about once a second (~30 ms of stopped loop each). Young collections still
+        free the sync's short-lived cycles; a full one now waits for 100 middle-aged
+        collections instead of 10. Undone on exit."""
         if self._gc_threshold is None:
             self._gc_threshold = gc.get_threshold()
             young, middle, _old = self._gc_threshold

@@ -335,10 +335,11 @@ def terminal(tmp_path: Path) -> Iterator[Callable[..., Terminal]]:
 
 
 def marks(screen: str, labels: Iterable[str]) -> dict[str, str]:
-    """The glyph inside `▐ ▌` in front of each label (`X` ticked, `●` chosen, ` ` not)."""
+    """The glyph inside `▐ ▌` in front of each label (`X` ticked, `●` chosen, ` ` not);
+    a radio button's label may have the cursor mark `›` (or its place) before it."""
     found = {}
     for label in labels:
-        match = re.search(r"▐(.)▌ " + re.escape(label), screen)
+        match = re.search(r"▐(.)▌ [ ›]?" + re.escape(label), screen)
         assert match, f"no checkbox or radio button {label!r} on screen:\n{framed(screen)}"
         found[label] = match.group(1)
     return found

@@ -10,6 +10,16 @@ import pytest
 
 from tests.terminal.conftest import Terminal, app_command, framed, marks, pane_env
 
+
+def cursor_on(screen: str, labels: tuple[str, ...]) -> str | None:
+    """The option whose line has the cursor mark `›` just before its label."""
+    for label in labels:
+        for line in screen.splitlines():
+            if f"›{label}" in line:
+                return label
+    return None
+
+
 STATUSES = ("Published", "Private", "Draft", "Pending review")
 PRICES = ("Regular price, sale price as a discount", "Current price only")
 OPTIONS = ("Disconnect & keep catalog active", "Deactivate Products", "Delete Products")
@@ -59,7 +69,9 @@ def test_ticked_and_chosen_are_marked_in_the_text(
     }
 
     # Choose the other price (→ Pending review → Quantity → the price RadioSet).
-    t.send("Tab", "Tab", "Tab", "Down", "Space")
+    t.send("Tab", "Tab", "Tab")
+    screen = t.wait_until(lambda s: cursor_on(s, PRICES) == PRICES[0], "the cursor shown")
+    t.send("Down", "Space")
     screen = t.wait_until(lambda s: marks(s, PRICES)[PRICES[1]] == "●", "the other price")
     assert marks(screen, PRICES) == {PRICES[0]: " ", PRICES[1]: "●"}
 
@@ -69,7 +81,10 @@ def test_ticked_and_chosen_are_marked_in_the_text(
     t.send("d")
     screen = t.wait_for_all("Disconnect & Continue", "Delete Products")
     assert set(marks(screen, OPTIONS).values()) == {" "}, framed(screen)
-    t.send("Down", "Space")
+    # Where the cursor is shows in the text too.
+    t.send("Down")
+    screen = t.wait_until(lambda s: cursor_on(s, OPTIONS) == OPTIONS[1], "the cursor moved")
+    t.send("Space")
     screen = t.wait_until(
         lambda s: marks(s, OPTIONS)["Deactivate Products"] == "●", "Deactivate chosen"
     )

@@ -130,3 +130,20 @@ async def test_the_garbage_collector_is_left_as_it_was_found(connected: World) -
         assert gc.get_threshold()[2] > before[2]  # fewer full collections while it runs
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
+
+
+async def test_a_kept_screen_follows_a_theme_changed_while_it_was_hidden(
+    connected: World,
+) -> None:
+    app = MiraklWooApp(connected.engine)
+    async with app.run_test(size=SIZE) as pilot:
+        overview = app.screen
+        dark = overview.styles.background
+        await pilot.press("p")
+        app.theme = "textual-light"
+        await pilot.pause()
+        await pilot.press("o")
+        await pilot.pause()
+        assert app.screen is overview
+        assert overview.styles.background != dark
+        assert overview.styles.background == app.screen_stack[0].styles.background

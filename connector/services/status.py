@@ -31,8 +31,7 @@ def status(engine: Engine) -> dict[str, Any]:
     store = engine.peek_store()
     if store is None:
         return {
-            "mirakl": None,
-            "woocommerce": None,
+            **accounts(engine),
             "sync_products": False,
             "products": {"linked": 0},
             "job": None,
@@ -44,8 +43,7 @@ def status(engine: Engine) -> dict[str, Any]:
     counts = store.ledger_counts()
     job = settle_dead_jobs(store)
     return {
-        "mirakl": _account(store.account(MIRAKL)),
-        "woocommerce": _account(store.account(WOOCOMMERCE)),
+        **accounts(engine),
         "sync_products": options.sync_products,
         "products": {"linked": store.linked_count(), **counts},
         "job": None if job is None else job_summary(job),

@@ -2,10 +2,10 @@
 
 `StylesCache.get_inner_outer` is an `lru_cache` on an instance method, so its keys hold up to
 1024 `StylesCache` objects of widgets long removed, each with the lines it last rendered.
-Every screen switch builds new widgets, so after a few dozen switches the heap holds some
-110 000 extra objects and each full garbage collection stops the event loop for ~100 ms: a
-key pressed then waits that long. The cache here is keyed by the two colours only.
-Written against textual==8.2.8, which pyproject pins exactly.
+Every widget removed (a screen left, footer keys rebuilt) is kept that way: when every screen
+switch built a new screen, a few dozen switches left some 110 000 extra objects on the heap and
+each full garbage collection stopped the event loop (and the keys) for ~100 ms. The cache
+here is keyed by the two colours only. Written against textual==8.2.8, which pyproject pins exactly.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Validates bodies against the schemas of Mirakl's own OpenAPI spec of Mirakl Connect.
 
-The spec lives in `../shared/specs/` beside the repository. Schemas are JSON Schema 2020-12
+The spec is a copy in `tests/data/specs/` (see its README.md). Schemas are JSON Schema 2020-12
 (OpenAPI 3.1), checked with jsonschema; `validate("UpsertProductsRequest", body)` raises
 `jsonschema.ValidationError`, `problems(...)` lists every problem as text.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -17,7 +16,9 @@ import yaml
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
-SPEC_PATH = Path(__file__).parents[1].parent / "shared/specs/mirakl-connect-openapi.yaml"
+from tests.data import SPECS
+
+SPEC_PATH = SPECS / "mirakl-connect-openapi.yaml"
 _ROOT = "urn:mirakl-connect-openapi"
 _SCHEMAS = "#/components/schemas/"
 

@@ -9,7 +9,6 @@ import copy
 import json
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,9 +27,9 @@ from connector.mapping import (
     zero_stock_payload,
 )
 from connector.product_options import ProductOptions
+from tests.data import SPECS
 
-SHARED = Path(__file__).resolve().parents[3] / "shared/specs"
-WOO = SHARED / "woocommerce"
+WOO = SPECS / "woocommerce"
 STORE = StoreContext(currency="USD", locale="en_US")
 SPEC_URI = "urn:mirakl-connect-openapi"
 
@@ -81,7 +80,7 @@ def variation(index: int = 0, **changes: Any) -> Product:
 
 @cache
 def _validators() -> tuple[Draft202012Validator, Draft202012Validator]:
-    spec = yaml.safe_load((SHARED / "mirakl-connect-openapi.yaml").read_text(encoding="utf-8"))
+    spec = yaml.safe_load((SPECS / "mirakl-connect-openapi.yaml").read_text(encoding="utf-8"))
     # The base Attribute says `value: {type: object}` while each subtype says string, number
     # or boolean (an OpenAPI discriminator, which JSON Schema does not apply): drop the base
     # type and check our attributes against AttributeString itself.

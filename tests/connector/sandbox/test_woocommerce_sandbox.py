@@ -8,7 +8,6 @@ import json
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +23,9 @@ from connector.sandbox.woocommerce import (
     READ_ONLY_CONSUMER_SECRET,
     WooSandbox,
 )
+from tests.data import SPECS
 
-SPECS = Path(__file__).resolve().parents[3].parent / "shared" / "specs" / "woocommerce"
+SAMPLES = SPECS / "woocommerce"
 PRODUCTS = "/wp-json/wc/v3/products"
 BASIC = httpx.BasicAuth(DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET)
 KEYS = {
@@ -34,7 +34,7 @@ KEYS = {
 }
 
 
-# Field -> JSON type in WooCommerce's own samples (shared/specs/woocommerce/*retrieve*.json);
+# Field -> JSON type in WooCommerce's own samples (tests/data/specs/woocommerce/*retrieve*.json);
 # None where the sample shows null (a date or a quantity that may also be set).
 PRODUCT_FIELDS: dict[str, str | None] = {
     "id": "int", "name": "str", "slug": "str", "permalink": "str", "date_created": "str",
@@ -85,7 +85,7 @@ def _type_name(value: Any) -> str | None:
 def test_the_field_tables_match_the_official_samples(
     sample: str, fields: dict[str, str | None]
 ) -> None:
-    path = SPECS / sample
+    path = SAMPLES / sample
     payload = json.loads(path.read_text())
     assert {k: _type_name(v) for k, v in payload.items()} == fields
 

@@ -35,6 +35,7 @@ class World:
     mirakl: MiraklSandbox
     woo: WooSandbox
     mirakl_faults: Faults
+    woo_faults: Faults
 
     async def connect(self, *, sync_on: bool = True) -> None:
         await onboarding.connect_mirakl(self.engine, DEMO_CLIENT_ID, Secret(DEMO_CLIENT_SECRET))
@@ -49,8 +50,9 @@ def make_world(
     home: Path, *, catalog_size: int = 60, interval: float = 0.02, seed: int = 1
 ) -> World:
     faults = Faults()
+    woo_faults = Faults(only_paths=("/wp-json/wc/",))
     mirakl = MiraklSandbox(interval=interval, faults=faults)
-    woo = WooSandbox(catalog=Catalog(catalog_size, seed=seed))
+    woo = WooSandbox(catalog=Catalog(catalog_size, seed=seed), faults=woo_faults)
     settings = Settings(
         home=home,
         auth_url="https://mirakl.test/oauth/token",
@@ -63,4 +65,4 @@ def make_world(
         woo_transport=httpx.ASGITransport(app=woo.app),
         client_options=FAST_CLIENTS,
     )
-    return World(engine, mirakl, woo, faults)
+    return World(engine, mirakl, woo, faults, woo_faults)

@@ -8,6 +8,7 @@ import json
 import math
 import re
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -135,40 +136,36 @@ async def _pages_with_variations(
     woo: Any, sync: _Pass
 ) -> AsyncIterator[tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]]:
     """Pages in store order, each with its variations; the variations of the next page are
-    already on their way while this one is mapped (at most two pages held)."""
-    queue: asyncio.Queue[tuple[list[dict[str, Any]], asyncio.Task[Any]] | None] = asyncio.Queue(
-        maxsize=2
-    )
+    already on their way while this one is mapped (at most two pages held).
+
+    No reader task and no end marker: the page reader is this generator's own loop, so a
+    failing store raises here, in the consumer; every variations task is awaited or cancelled
+    (and its end awaited) before this generator ends, however it ends."""
+    ahead: deque[tuple[list[dict[str, Any]], asyncio.Task[dict[int, list[dict[str, Any]]]]]]
+    ahead = deque()
 
     async def variations_of(page: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
         variable = [p["id"] for p in page if p.get("type") == "variable"]
-        found = await asyncio.gather(*(woo.list_variations(pid) for pid in variable))
-        return dict(zip(variable, found, strict=True))
+        async with asyncio.TaskGroup() as group:  # one fails: the others are cancelled
+            found = [group.create_task(woo.list_variations(pid)) for pid in variable]
+        return {pid: task.result() for pid, task in zip(variable, found, strict=True)}
 
-    async def fetch() -> None:
+    try:
         async for page in woo.iter_product_pages(status="any"):
             if sync.total is None:
                 sync.total = getattr(woo, "total_products", None) or None
-            variations = asyncio.create_task(variations_of(page))
-            try:
-                await queue.put((page, variations))
-            except BaseException:  # stopped while waiting for room: nobody will await it
-                variations.cancel()
-                raise
-        await queue.put(None)
-
-    fetcher = asyncio.create_task(fetch())
-    try:
-        while (entry := await queue.get()) is not None:
-            page, task = entry
+            ahead.append((page, asyncio.create_task(variations_of(page))))
+            if len(ahead) > 1:
+                page, task = ahead.popleft()
+                yield page, await task
+        while ahead:
+            page, task = ahead.popleft()
             yield page, await task
-        await fetcher
     finally:
-        fetcher.cancel()
-        while not queue.empty():
-            entry = queue.get_nowait()
-            if entry is not None:
-                entry[1].cancel()
+        tasks = [task for _, task in ahead]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _items(

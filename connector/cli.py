@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
@@ -21,26 +22,97 @@ if TYPE_CHECKING:
     import argparse
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: argparse's own English: the words its messages are made of (anything else in a message
+#: came from the command line and is not repeated).
+_ARGPARSE_TEXT = """usage error unrecognized arguments argument expected one at most least
+    invalid choice choose from value int float str the following are required ignored explicit
+    not allowed with ambiguous option could match of is a an unexpected string options
+    positional show this help message and exit"""
+_ARGPARSE_WORDS = frozenset(_ARGPARSE_TEXT.split())
+#: Options people try for a secret: named (they are fixed words, not the value) with the hint.
+_SECRET_OPTIONS = frozenset(
+    {"--client-secret", "--consumer-secret", "--secret", "--password", "--token",
+     "--access-token", "--api-key", "--key"}
+)  # fmt: skip
+_MESSAGE_TOKEN = re.compile(r"[^\s,()\[\]{}'\":=/]+")
+_SEPARATORS = re.compile(r"[\s,()\[\]{}'\":=/]")
+_HIDDEN = "…"
+
+
+def safe_usage_message(message: str, vocabulary: frozenset[str], words: Sequence[str]) -> str:
+    """argparse's message with every command-line value replaced by `…`: only argparse's own
+    words and the parser's option strings, command words, choices and metavars are kept."""
+    safe = vocabulary | _ARGPARSE_WORDS | _SECRET_OPTIONS
+    pieces: set[str] = set()
+    for word in words:
+        if word in vocabulary:
+            continue
+        name, equals, value = word.partition("=")
+        if word.startswith("-") and equals:
+            pieces.add(value)  # `--opt=VALUE`: argparse may repeat VALUE alone
+            if name not in safe:
+                pieces.add(name)
+        else:
+            pieces.add(word)
+        if len(word) > 2 and word[0] == "-" and word[1] != "-":
+            pieces.add(word[2:])  # `-sSECRET`: argparse may repeat SECRET alone
+    # A value made of safe words and separators (`status,--json`) would pass the word check.
+    for piece in sorted(pieces, key=len, reverse=True):
+        if len(piece) >= 4 and _SEPARATORS.search(piece):
+            message = message.replace(repr(piece), _HIDDEN).replace(piece, _HIDDEN)
+    message = _MESSAGE_TOKEN.sub(lambda m: m.group(0) if m.group(0) in safe else _HIDDEN, message)
+    message = re.sub(r"""(['"])…\1""", _HIDDEN, message)
+    message = re.sub(r"…(?:[\s,'\"=:]*…)+", _HIDDEN, message)
+    return " ".join(message.split())
+
+
+def _vocabulary(parser: argparse.ArgumentParser) -> set[str]:
+    """Every word the parser itself defines: option strings, command words, choices, metavars."""
+    words = set(parser.prog.split())
+    for action in parser._actions:
+        words.update(action.option_strings)
+        words.add(str(action.dest))
+        metavar = action.metavar
+        words.update([metavar] if isinstance(metavar, str) else metavar or ())
+        choices = action.choices
+        if isinstance(choices, dict):  # sub-commands
+            for name, sub in choices.items():
+                words.add(str(name))
+                words.update(_vocabulary(sub))
+        elif choices is not None:
+            words.update(str(choice) for choice in choices)
+    return words
+
+
+def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser; `words` are the arguments it will parse, never repeated in its errors."""
     import argparse  # only when there are arguments to parse: `mirakl-woo` alone skips it
 
     class _Parser(argparse.ArgumentParser):
-        """argparse echoes unknown arguments; a secret pasted on the command line must not be."""
+        """argparse repeats arguments in its errors (an unknown one, a bad choice, a value
+        after an option, `-sSECRET`); a secret pasted on the command line must not be: every
+        message is one line with only the parser's own words (safe_usage_message)."""
+
+        vocabulary: frozenset[str] = frozenset()
+        argv: tuple[str, ...] = ()
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["allow_abbrev"] = False  # `--c=SECRET` is no option, not `--client-id`
+            super().__init__(*args, **kwargs)
 
         def error(self, message: str) -> NoReturn:
-            if message.startswith("unrecognized arguments:"):
-                flags = [
-                    word.split("=", 1)[0] for word in message.split()[2:] if word.startswith("-")
-                ]
-                message = "unrecognized arguments" + (f": {' '.join(flags)}" if flags else "")
-                message += " (secrets are read from the environment or stdin, never from arguments)"
-            self.print_usage(sys.stderr)
-            self.exit(EXIT_USAGE, f"mirakl-woo: error: {message}\n")
+            shown = safe_usage_message(message, self.vocabulary, self.argv)
+            if message.startswith("unrecognized arguments"):
+                shown += " (secrets are read from the environment or stdin, never from arguments)"
+            self.exit(EXIT_USAGE, f"{self.prog}: error: {shown}; see `{self.prog} --help`.\n")
 
     parser = _Parser(
         prog="mirakl-woo",
         description="Connect a WooCommerce store to Mirakl Connect. Without a command: the app.",
     )
+    from connector import __version__
+
+    parser.add_argument("--version", action="version", version=f"mirakl-woo {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="open the app against local sandbox servers")
@@ -59,6 +131,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         metavar="SECONDS",
         help="the store answers each request this much later, as a real host does",
+    )
+    sandbox.add_argument(
+        "--woo-fail-from",
+        type=int,
+        default=None,
+        metavar="N",
+        help="the store fails every REST request from its Nth on (try a store going away)",
+    )
+    sandbox.add_argument(
+        "--woo-fail-status",
+        type=int,
+        default=503,
+        metavar="CODE",
+        help="how it fails: an HTTP status (401, 404, 503...), or 0 to drop the connection",
     )
 
     connect = sub.add_parser("connect", help="authorize an account")
@@ -99,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = sub.add_parser("jobs", help="the running or interrupted job; `jobs resume` resumes it")
     jobs.add_argument("action", nargs="?", choices=("show", "resume"), default="show")
     jobs.add_argument("--json", action="store_true")
+    _Parser.vocabulary = frozenset(_vocabulary(parser))
+    _Parser.argv = tuple(words)
     return parser
 
 
@@ -119,8 +207,28 @@ def read_secret(env_name: str, prompt: str, stdin: TextIO | None = None) -> Secr
     return Secret(value)
 
 
+def _clean(text: Any) -> str:
+    """Text that may hold what a remote system sent (a store name, an error): one line,
+    secrets and terminal escapes out."""
+    from connector.errors import clean
+
+    return clean(text, collapse=False)
+
+
+def _scrubbed(data: Any) -> Any:
+    from connector.redact import scrub
+
+    if isinstance(data, str):
+        return scrub(data)
+    if isinstance(data, dict):
+        return {key: _scrubbed(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_scrubbed(value) for value in data]
+    return data
+
+
 def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, sort_keys=True, default=str)
+    json.dump(_scrubbed(data), sys.stdout, indent=2, sort_keys=True, default=str)
     sys.stdout.write("\n")
 
 
@@ -131,7 +239,25 @@ def _engine() -> Any:
     engine = Engine.from_env()
     if engine.exists:
         setup_logging(str(engine.settings.log_path))
+    _opened.append(engine)
     return engine
+
+
+_opened: list[Any] = []  # engines this command opened: their warnings are said at the end
+
+
+def _say_warnings(command: str | None) -> None:
+    """What the engine did on the way (a secrets file tightened to 0600) reaches the
+    terminal once. A standing condition (a data folder others can open) is left to
+    `status`, which lists every warning: a cron job would repeat it on every run."""
+    for engine in _opened:
+        if command == "status":
+            continue
+        standing = set(engine.settings.folder_warnings())
+        for warning in engine.warnings:
+            if warning not in standing:
+                _fail(f"warning: {warning}")
+    _opened.clear()
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
@@ -145,8 +271,9 @@ def cmd_connect(args: argparse.Namespace) -> int:
             account = asyncio.run(
                 onboarding.connect_mirakl(engine, args.client_id, secret, args.company_id)
             )
-            name = account.details.get("company_name") or account.details["client_id"]
-            print(f"Mirakl Connect connected: {name} (client {account.details['client_id']}).")
+            client_id = account.details["client_id"]
+            name = account.details.get("company_name") or client_id
+            print(_clean(f"Mirakl Connect connected: {name} (client {client_id})."))
         else:
             from connector.clients.woocommerce import normalize_store_url
 
@@ -162,9 +289,13 @@ def cmd_connect(args: argparse.Namespace) -> int:
             account = asyncio.run(onboarding.connect_woocommerce(engine, args.url, key, secret))
             details = account.details
             print(
-                f"WooCommerce connected: {details.get('store_name')} ({details['url']}), "
-                f"WooCommerce {details.get('wc_version', '?')}, key …{details['key_last7']}."
+                _clean(
+                    f"WooCommerce connected: {details.get('store_name')} ({details['url']}), "
+                    f"WooCommerce {details.get('wc_version', '?')}, key …{details['key_last7']}."
+                )
             )
+            if details.get("auth_notice"):
+                print(f"mirakl-woo: warning: {_clean(details['auth_notice'])}", file=sys.stderr)
         setup_logging(str(engine.settings.log_path))
         return EXIT_OK
     finally:
@@ -193,29 +324,48 @@ def format_status(data: dict[str, Any]) -> str:
         name = mirakl.get("company_name") or "—"
         lines.append(
             f"Mirakl Connect  {name}  client {mirakl['client_id']}  "
-            f"since {mirakl['connected_since']}"
+            f"since {mirakl['connected_since']}" + _needs_authorization(mirakl)
         )
     else:
         lines.append("Mirakl Connect  not connected")
     if woo:
         lines.append(
             f"WooCommerce     {woo.get('store_name')}  {woo['url']}  key …{woo['key_last7']}  "
-            f"since {woo['connected_since']}"
+            f"since {woo['connected_since']}" + _needs_authorization(woo)
         )
+        if woo.get("auth_mode") == "query":
+            lines.append(
+                "                the secret travels in the URL: the host strips the "
+                "Authorization header"
+            )
     else:
         lines.append("WooCommerce     not connected")
     lines.append(f"Sync products   {'on' if data['sync_products'] else 'off'}")
-    products = data["products"]
+    products = dict(data["products"])
+    linked, taken_over = products.pop("linked"), products.pop("taken_over", 0)
+    theirs = products.pop("already_on_mirakl", 0)
     lines.append(
         "Products        "
-        + "  ".join(f"{k} {v}" for k, v in sorted(products.items()) if k != "linked")
-        + f"  (linked {products['linked']})"
+        + "  ".join(f"{k} {v}" for k, v in sorted(products.items()))
+        + f"  (linked {linked}"
+        + (f", {taken_over} of them taken over" if taken_over else "")
+        + ")"
     )
+    if theirs:
+        lines.append(
+            f"                {theirs} already on Mirakl Connect, not created by the "
+            "connector: left alone"
+        )
     job = data["job"]
     if job:
         lines.append(f"Job             {job['kind']} {job['state']} {job['done']}/{job['total']}")
     lines.append(f"Data folder     {data['data_folder']}")
-    return "\n".join(lines)
+    lines.extend(f"Warning         {warning}" for warning in data.get("warnings", []))
+    return "\n".join(_clean(line) for line in lines)
+
+
+def _needs_authorization(account: dict[str, Any]) -> str:
+    return "  — needs authorizing again" if account.get("needs_authorization") else ""
 
 
 class _ProgressLines:
@@ -246,7 +396,7 @@ class _ProgressLines:
                 transient=True,
             )
         elif isinstance(event, Activity):
-            self._write(event.message, transient=False)
+            self._write(_clean(event.message), transient=False)
 
     def _write(self, line: str, *, transient: bool) -> None:
         if self.tty:
@@ -348,9 +498,15 @@ def cmd_jobs(args: argparse.Namespace) -> int:
                 where = "running now" if job["runner_active"] else job["state"]
                 option = job["params"].get("option")
                 print(
-                    f"{job['kind']}{f' ({option})' if option else ''}: {where}, "
-                    f"{job['step'] or 'starting'}, {job['done']}/{job['total']}"
-                    + (f" — {job['error']}" if job["error"] and not job["runner_active"] else "")
+                    _clean(
+                        f"{job['kind']}{f' ({option})' if option else ''}: {where}, "
+                        f"{job['step'] or 'starting'}, {job['done']}/{job['total']}"
+                        + (
+                            f" — {job['error']}"
+                            if job["error"] and not job["runner_active"]
+                            else ""
+                        )
+                    )
                 )
                 if not job["runner_active"]:
                     print("Resume it with `mirakl-woo jobs resume`.")
@@ -377,12 +533,22 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     interval = args.interval if args.interval is not None else Settings.from_env().min_interval
     if args.woo_latency < 0:
         raise UsageError("--woo-latency must be 0 or more seconds.")
+    if args.woo_fail_from is not None and args.woo_fail_from < 1:
+        raise UsageError("--woo-fail-from must be 1 or more.")
+    if args.woo_fail_status != 0 and not 400 <= args.woo_fail_status <= 599:
+        raise UsageError("--woo-fail-status must be an HTTP error status (400-599), or 0.")
+    woo_faults = Faults(
+        latency=args.woo_latency,
+        fail_from=args.woo_fail_from,
+        fail_status=args.woo_fail_status,
+        only_paths=("/wp-json/wc/",),
+    )
     servers = SandboxServers(
         catalog_size=args.catalog_size,
         interval=interval,
         mirakl_port=args.mirakl_port,
         woo_port=args.woo_port,
-        woo_faults=Faults(latency=args.woo_latency) if args.woo_latency else None,
+        woo_faults=woo_faults,
     )
 
     import time
@@ -439,27 +605,144 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from connector.redact import quiet_terminal
+
+    quiet_terminal()  # before anything logs: no record of ours ever reaches the terminal
+    _quiet_hooks()
     words = sys.argv[1:] if argv is None else list(argv)
     try:
         if not words:  # the app: no parser needed on the path to its first frame
             return cmd_tui(None)
-        args = build_parser().parse_args(words)
-        return COMMANDS[args.command](args)
+        args = build_parser(words).parse_args(words)
+        try:
+            return COMMANDS[args.command](args)
+        finally:
+            _say_warnings(args.command)
     except ConnectorError as error:
         log.info("command failed: %s", error.one_line(), exc_info=True)
-        print(f"mirakl-woo: {error.one_line()}", file=sys.stderr)
+        _fail(error.one_line())
         return error.exit_code
     except KeyboardInterrupt:
-        print("mirakl-woo: interrupted.", file=sys.stderr)
+        _fail("interrupted.")
         return 130
-    except Exception as error:  # the last line of defence: one line, details in the log
-        log.exception("unexpected error")
-        print(
-            f"mirakl-woo: unexpected error ({type(error).__name__}); "
-            "details are in the log file of the data folder.",
-            file=sys.stderr,
-        )
+    except BrokenPipeError:  # `mirakl-woo status | head -1`: the reader left, nothing to say
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_FAILED
+    except Exception as error:  # the last line of defence: one line, details in the log
+        log.exception("command failed")
+        _fail(describe_failure(error))
+        return EXIT_FAILED
+
+
+def _fail(line: str) -> None:
+    from connector.errors import clean
+
+    with contextlib.suppress(OSError, ValueError):  # a closed or full stderr: nothing to do
+        print(f"mirakl-woo: {clean(line)}", file=sys.stderr, flush=True)
+
+
+def _quiet_hooks() -> None:
+    """What Python prints on its own (an exception in a thread or a destructor, a warning)
+    goes to our log, not the terminal."""
+    import threading
+
+    def unraisable(hook: Any) -> None:
+        log.debug("ignored exception in %r: %r", hook.object, hook.exc_value)
+
+    def thread_failed(hook: Any) -> None:
+        log.error("thread %s failed: %r", getattr(hook.thread, "name", "?"), hook.exc_value)
+
+    sys.unraisablehook = unraisable
+    threading.excepthook = thread_failed
+    logging.captureWarnings(True)
+
+
+def _settings() -> Any:
+    try:
+        from connector.settings import Settings
+
+        return Settings.from_env()
+    except Exception:
+        return None
+
+
+def describe_failure(error: BaseException) -> str:
+    """One line for an exception that is no ConnectorError: what broke, the file, what to do.
+    (The state layer raises ConnectorErrors for these; this is the safety net.)"""
+    import errno
+    import sqlite3
+
+    from connector.redact import file_logging
+
+    settings = _settings()
+    db = str(settings.db_path) if settings else "the database of the data folder"
+    home = str(settings.home) if settings else "the data folder ($MIRAKL_WOO_HOME)"
+    if isinstance(error, sqlite3.DatabaseError):
+        text = str(error).lower()
+        if "full" in text:
+            return f"The disk holding the database {db} is full. Free some space, then try again."
+        if "readonly" in text or "read-only" in text:
+            return (
+                f"The database {db} is read-only. Make the data folder {home} and its files "
+                "writable by this user, then try again."
+            )
+        if "not a database" in text or "malformed" in text or "corrupt" in text:
+            return (
+                f"The database {db} is damaged (not a readable SQLite database). Restore it "
+                "from a backup, or move it aside to start over (the connector then forgets "
+                "which products it pushed)."
+            )
+        if "locked" in text or "busy" in text:
+            return (
+                f"The database {db} is locked by another process. Wait for it to finish "
+                "(`mirakl-woo jobs`), then try again."
+            )
+        if "unable to open" in text or "disk i/o" in text:
+            return (
+                f"Cannot open the database {db}. Check that the data folder {home} is a "
+                "writable folder on a working disk."
+            )
+        return f"The database {db} failed ({str(error)[:200]}). Check the data folder {home}."
+    if isinstance(error, OSError) and error.filename is None:
+        reason = error.strerror or str(error) or type(error).__name__
+        return f"The system refused an operation: {reason}. Check the data folder {home}."
+    if isinstance(error, OSError):
+        where = error.filename
+        if error.filename2 is not None:
+            where = f"{where} → {error.filename2}"
+        reason = error.strerror or str(error) or type(error).__name__
+        if error.errno == errno.ENOSPC:
+            hint = "Free some space on that disk, then try again."
+        elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            hint = "Make the data folder writable by this user, or set $MIRAKL_WOO_HOME."
+        elif error.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR):
+            hint = (
+                "A file is where the connector expects a folder (or the reverse); move it "
+                "aside, or set $MIRAKL_WOO_HOME to another folder."
+            )
+        else:
+            hint = "Check the data folder, or set $MIRAKL_WOO_HOME to another folder."
+        return f"Cannot use {where}: {reason}. {hint}"
+    if isinstance(error, ValueError) and settings is not None:  # JSON, text encoding
+        culprit = _unreadable_json(settings.secrets_path)
+        if culprit:
+            return (
+                f"The secrets file {culprit} is not valid JSON. Move it aside and connect the "
+                "accounts again (the secrets cannot be recovered from anywhere else)."
+            )
+    where = "; details are in the log file of the data folder" if file_logging() else ""
+    return f"unexpected error ({type(error).__name__}: {str(error)[:200]}){where}."
+
+
+def _unreadable_json(path: Any) -> str | None:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return str(path)
+    return None
 
 
 if __name__ == "__main__":

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from connector import redact
-from connector.errors import NotConnected
+from connector.errors import ConnectorError, NotConnected
 from connector.pacing import Pacer
 from connector.secret import Secret
 from connector.secrets_file import SecretsFile
-from connector.settings import Settings
+from connector.settings import Settings, StateError
 from connector.store import Store
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import httpx
 
     from connector.clients.mirakl import MiraklClient
@@ -24,6 +29,15 @@ WOOCOMMERCE = "woocommerce"
 MIRAKL_SECRET = "mirakl.client_secret"
 WOO_KEY = "woocommerce.consumer_key"
 WOO_SECRET = "woocommerce.consumer_secret"
+CREATED_FOLDERS = "created_folders"  # settings key: the folders the connector made (the wipe's)
+log = logging.getLogger("connector.state")
+
+
+class DataFolderBusy(ConnectorError):
+    """The database is gone while another process holds the runner lock: a disconnect is
+    wiping the data folder. Nothing may be created in it until it is done."""
+
+    exit_code = 1
 
 
 @dataclass
@@ -38,6 +52,9 @@ class Engine:
     woo_transport: httpx.AsyncBaseTransport | None = None
     client_options: dict[str, Any] = field(default_factory=dict)
     _store: Store | None = field(default=None, init=False, repr=False)
+    warnings: list[str] = field(default_factory=list, init=False, repr=False)
+    """What the merchant should know about the data folder (a folder others may read, a
+    secrets file found readable and tightened): the CLI and the app show them; also logged."""
 
     @classmethod
     def from_env(cls, **kwargs: Any) -> Engine:
@@ -46,22 +63,91 @@ class Engine:
     @property
     def exists(self) -> bool:
         """True once something was saved: an account, a ledger, a job."""
-        return self.settings.db_path.exists()
+        path = self.settings.db_path
+        try:
+            return path.exists()
+        except OSError as error:  # a folder we may not enter
+            raise StateError(
+                f"Cannot read the data folder {path.parent}: {error.strerror or error}.",
+                "It must belong to the user that runs mirakl-woo.",
+            ) from error
 
     @property
     def store(self) -> Store:
+        """The database, created (with the data folder) on first use."""
         if self._store is None:
-            self.settings.ensure_home()
-            self._store = Store(self.settings.db_path)
+            store = self._open(create=True)
+            assert store is not None
+            self._store = store
         return self._store
 
     def peek_store(self) -> Store | None:
         """The store if the data folder holds one; never creates it."""
-        return self.store if self.exists else None
+        if not self.exists:
+            return None
+        if self._store is None:
+            self._store = self._open(create=False)
+        return self._store
+
+    def warn(self, message: str) -> None:
+        if message not in self.warnings:
+            log.warning("%s", message)
+            self.warnings.append(message)
+
+    def _open(self, *, create: bool) -> Store | None:
+        from connector.jobs import lock_held
+
+        settings = self.settings
+        if not settings.db_path.exists() and lock_held(settings.home):
+            raise DataFolderBusy(
+                f"A disconnect is deleting the data folder {settings.home} right now.",
+                "Nothing was changed. Wait for it to finish, then connect again.",
+            )
+        created = settings.ensure_home()
+        if not create and not settings.db_path.exists():  # wiped meanwhile: stay gone
+            self._remove_folders(created)
+            return None
+        for message in settings.folder_warnings():
+            self.warn(message)
+        try:
+            store = _open_store(settings.db_path)
+            if created:
+                self._record_created(store, created)
+        except StateError:
+            self._remove_folders(created)  # made for a database that could not be: not kept
+            raise
+        return store
+
+    def _remove_folders(self, names: list[str]) -> None:
+        folders = self.settings.folders()
+        for name in ("cache", "logs", "home"):
+            if name in names:
+                with contextlib.suppress(OSError):
+                    folders[name].rmdir()
+
+    def _record_created(self, store: Store, created: list[str]) -> None:
+        """Merged with what an earlier open recorded; never overwritten by an open that
+        created nothing (the wipe removes exactly these folders, if empty)."""
+        try:
+            known = list(store.get_setting(CREATED_FOLDERS, []) or [])
+            merged = sorted(set(known) | set(created))
+            if merged != sorted(known):
+                store.set_setting(CREATED_FOLDERS, merged)
+        except sqlite3.Error as error:
+            store.close()
+            raise database_error(self.settings.db_path, error) from error
+
+    def created_folders(self) -> list[str]:
+        """The folders (by name: home, logs, cache) the connector created, as recorded."""
+        store = self.peek_store()
+        if store is None:
+            return []
+        value = store.get_setting(CREATED_FOLDERS, [])
+        return [str(name) for name in value] if isinstance(value, list) else []
 
     @property
     def secrets(self) -> SecretsFile:
-        return SecretsFile(self.settings.secrets_path)
+        return SecretsFile(self.settings.secrets_path, self.warnings)
 
     def close(self) -> None:
         if self._store is not None:
@@ -133,3 +219,42 @@ class Engine:
             )
         details = account.details
         return self.new_woo_client(details["url"], key, secret, details.get("auth_mode"))
+
+
+def _open_store(path: Path) -> Store:
+    try:
+        return Store(path)
+    except sqlite3.Error as error:
+        raise database_error(path, error) from error
+    except OSError as error:
+        raise StateError(
+            f"Cannot open the database {path}: {error.strerror or error}.",
+            "Check the data folder's permissions and free space.",
+        ) from error
+
+
+def database_error(path: Path, error: sqlite3.Error) -> StateError:
+    """One line naming the file: damaged, read-only, full, or locked. For any sqlite3.Error
+    met on the database (a sync's write on a full disk too)."""
+    text = str(error).lower()
+    if isinstance(error, sqlite3.DatabaseError) and (
+        "not a database" in text or "malformed" in text or "corrupt" in text
+    ):
+        return StateError(
+            f"The database {path} is damaged or is not a mirakl-woo database.",
+            "Move it aside (the connector starts afresh without it) or restore a backup.",
+        )
+    if "readonly" in text or "read-only" in text:
+        problem = "the file or its folder is read-only"
+    elif "disk is full" in text or "disk full" in text:
+        problem = "the disk is full"
+    elif "unable to open" in text:
+        problem = "it cannot be opened (check the folder's permissions)"
+    elif "locked" in text:
+        problem = "another process keeps it locked"
+    else:
+        problem = str(error)
+    return StateError(
+        f"Cannot use the database {path}: {problem}.",
+        "Check the data folder's permissions and free space.",
+    )

@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from connector.redact import scrub
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def clean(text: Any, *, collapse: bool = True) -> str:
+    """Text from anywhere made fit to show and store: registered and secret-shaped values
+    masked (connector.redact.scrub), control characters (terminal escapes too) gone, one line
+    (runs of spaces kept only when not `collapse`)."""
+    line = _CONTROL.sub(" ", scrub(str(text or "")))
+    return " ".join(line.split()) if collapse else line
+
 
 class ConnectorError(Exception):
     """An error the user can read and act on. The traceback goes to the log, never the screen."""
@@ -9,10 +24,11 @@ class ConnectorError(Exception):
     exit_code = 1
 
     def __init__(self, message: str, hint: str = "", *, code: str | None = None) -> None:
+        message, hint = clean(message), clean(hint)
         super().__init__(message)
         self.message = message
         self.hint = hint
-        self.code = code
+        self.code = (clean(code) or None) if code is not None else None
 
     def __str__(self) -> str:
         return self.message
@@ -55,7 +71,7 @@ class RemoteRejected(ConnectorError):
     ) -> None:
         super().__init__(message, hint, code=code)
         self.status = status
-        self.errors = errors or []
+        self.errors = [{str(k): clean(v) for k, v in entry.items()} for entry in errors or []]
 
 
 class NotConnected(ConnectorError):

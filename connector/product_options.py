@@ -48,12 +48,20 @@ class ProductOptions:
     price_mode: PriceMode = "regular_with_sale"
     warehouse_code: str = ""
     locale: str = ""
+    # Products already on Mirakl Connect that the connector did not create are the seller's:
+    # left alone unless the merchant explicitly opts in to take them over.
+    take_over_existing: bool = False
 
     def __post_init__(self) -> None:
         # Normalise in place (frozen, hence object.__setattr__) so that equal settings compare
         # equal whatever spelling they came in.
         set_ = object.__setattr__
-        set_(self, "sync_products", _check_bool(self.sync_products))
+        set_(self, "sync_products", _check_bool(self.sync_products, "Sync products"))
+        set_(
+            self,
+            "take_over_existing",
+            _check_bool(self.take_over_existing, "Take over existing products"),
+        )
         set_(self, "statuses", _check_statuses(self.statuses))
         set_(self, "unmanaged_stock", _check_stock(self.unmanaged_stock))
         set_(self, "price_mode", _check_price_mode(self.price_mode))
@@ -69,6 +77,7 @@ class ProductOptions:
             "price_mode": self.price_mode,
             "warehouse_code": self.warehouse_code,
             "locale": self.locale,
+            "take_over_existing": self.take_over_existing,
         }
 
     @classmethod
@@ -85,6 +94,7 @@ class ProductOptions:
             "price_mode",
             "warehouse_code",
             "locale",
+            "take_over_existing",
         }
         return cls(**{key: value for key, value in data.items() if key in known})
 
@@ -98,17 +108,23 @@ class ProductOptions:
             ("Price", PRICE_MODE_LABELS[self.price_mode]),
             ("Warehouse code", self.warehouse_code or "None (no warehouse code sent)"),
             ("Language", self.locale or "The store's language"),
+            (
+                "Products already on Mirakl Connect",
+                "Taken over and updated"
+                if self.take_over_existing
+                else "Left alone (not created by the connector)",
+            ),
         ]
 
 
-def _check_bool(value: Any) -> bool:
+def _check_bool(value: Any, label: str) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
-    raise UsageError(f"Sync products must be on or off, not {value!r}.")
+    raise UsageError(f"{label} must be on or off, not {value!r}.")
 
 
 def _check_statuses(value: Any) -> tuple[str, ...]:

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from connector.errors import UsageError
+from connector.errors import ConnectorError, UsageError
 
 APP_NAME = "mirakl-woo"
 DEFAULT_AUTH_URL = "https://auth.mirakl.net/oauth/token"
 DEFAULT_API_URL = "https://miraklconnect.com/api"
 DEFAULT_MIN_INTERVAL = 60.0
+
+
+class StateError(ConnectorError):
+    """The data folder, the database or the secrets file cannot be used: the message names
+    the file and the problem (a damaged file, a folder that cannot be created, a full disk)."""
+
+    exit_code = 1
 
 
 def _default_home() -> Path:
@@ -79,9 +87,54 @@ class Settings:
     def cache_dir(self) -> Path:
         return self.home / "cache"
 
-    def ensure_home(self) -> Path:
-        """Create the data folder (0700) and its sub-folders; tighten the mode if it was looser."""
-        for folder in (self.home, self.log_dir, self.cache_dir):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(folder, 0o700)
-        return self.home
+    @property
+    def lock_path(self) -> Path:
+        return self.home / "runner.lock"
+
+    def folders(self) -> dict[str, Path]:
+        """The folders the connector uses, by the name `ensure_home` reports them with."""
+        return {"home": self.home, "logs": self.log_dir, "cache": self.cache_dir}
+
+    def ensure_home(self) -> list[str]:
+        """Create the data folder and its sub-folders that are missing, 0700; return the names
+        of those it created ("home", "logs", "cache"). A folder that already exists (through a
+        symlink too) is left as it is: never re-moded, see `folder_warnings`."""
+        created: list[str] = []
+        for name, folder in self.folders().items():
+            try:
+                folder.mkdir(mode=0o700, parents=name == "home")
+            except FileExistsError:
+                if folder.is_dir():
+                    continue
+                raise StateError(
+                    f"Cannot create the data folder {folder}: a file of that name is in the way.",
+                    "Move the file, or point MIRAKL_WOO_HOME at another folder.",
+                ) from None
+            except OSError as error:
+                raise StateError(
+                    f"Cannot create the data folder {folder}: {error.strerror or error}.",
+                    "Check the folder's permissions and free space, or set MIRAKL_WOO_HOME.",
+                ) from error
+            try:
+                os.chmod(folder, 0o700)  # ours, just made: the umask may have taken bits away
+            except OSError as error:
+                raise StateError(
+                    f"Cannot create the data folder {folder}: {error.strerror or error}.",
+                    "Check the folder's permissions, or set MIRAKL_WOO_HOME.",
+                ) from error
+            created.append(name)
+        return created
+
+    def folder_warnings(self) -> list[str]:
+        """One line for the data folder if other users of the computer may open it."""
+        try:
+            mode = stat.S_IMODE(self.home.stat().st_mode)
+        except OSError:
+            return []
+        if not mode & 0o077:
+            return []
+        return [
+            f"The data folder {self.home} is open to other users of this computer "
+            f"(mode {mode:04o}); the connector's own files in it are private (0600). "
+            f"To close it: chmod 700 {self.home}"
+        ]

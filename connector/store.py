@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from connector.redact import scrub
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
     """
@@ -74,7 +76,23 @@ MIGRATIONS: tuple[str, ...] = (
         last_call REAL NOT NULL
     );
     """,
+    # 2: intent first, ownership. `possibly`: sent in a request whose answer never came (or
+    # not yet), so it may be on Mirakl Connect. `origin`: 'created' by the connector, or
+    # 'taken_over' (it was the seller's before; the merchant opted in). `foreign`: ids the
+    # inventory found on Mirakl Connect that the connector did not put there. A job item is
+    # 'sent' before its request leaves and 'done' once accepted.
+    """
+    ALTER TABLE ledger ADD COLUMN possibly INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE ledger ADD COLUMN origin TEXT NOT NULL DEFAULT 'created';
+    CREATE TABLE foreign_products (
+        mirakl_id TEXT PRIMARY KEY
+    ) WITHOUT ROWID;
+    ALTER TABLE job_items ADD COLUMN state TEXT NOT NULL DEFAULT 'done';
+    """,
 )
+
+#: A ledger row the connector may have on Mirakl Connect: what a disconnect acts on.
+LINKED = "(on_mirakl = 1 OR possibly = 1)"
 
 ACTIVE_JOB_STATES = ("running", "interrupted", "failed")
 
@@ -101,6 +119,13 @@ class LedgerRow:
     last_error: str | None = None
     on_mirakl: bool = False
     seen_pass: int = 0
+    possibly: bool = False
+    origin: str = "created"
+
+    @property
+    def linked(self) -> bool:
+        """On Mirakl Connect, or perhaps (sent, answer never seen): a disconnect acts on it."""
+        return self.on_mirakl or self.possibly
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +238,7 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO activity (at, level, message) VALUES (?, ?, ?)",
-                (now_iso(), level, message),
+                (now_iso(), level, scrub(message)),
             )
 
     def recent_activity(self, limit: int = 20) -> list[tuple[str, str, str]]:
@@ -225,20 +250,26 @@ class Store:
     # ledger -----------------------------------------------------------------------------
 
     def write_ledger(self, rows: Iterable[LedgerRow], *, seen_pass: int = 0) -> None:
-        """Insert or update rows; `on_mirakl` never goes back to 0 once a push was accepted."""
+        """Insert or update rows. `on_mirakl` never goes back to 0 once a push was accepted;
+        `possibly` (intent) is cleared only by an accepted push or by `clear_intent`, and a
+        row taken over stays taken over."""
         stamp = now_iso()
         with self.transaction() as db:
             db.executemany(
                 """INSERT INTO ledger
                    (mirakl_id, woo_id, woo_parent_id, warehouses, payload_hash, state,
-                    on_mirakl, seen_pass, last_error, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    on_mirakl, seen_pass, last_error, updated_at, possibly, origin)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                    ON CONFLICT (mirakl_id) DO UPDATE SET
                      woo_id = excluded.woo_id, woo_parent_id = excluded.woo_parent_id,
                      warehouses = excluded.warehouses, payload_hash = excluded.payload_hash,
                      state = excluded.state, on_mirakl = MAX(on_mirakl, excluded.on_mirakl),
                      seen_pass = MAX(seen_pass, excluded.seen_pass),
-                     last_error = excluded.last_error, updated_at = excluded.updated_at""",
+                     last_error = excluded.last_error, updated_at = excluded.updated_at,
+                     possibly = CASE WHEN excluded.on_mirakl = 1 THEN 0
+                                     ELSE MAX(possibly, excluded.possibly) END,
+                     origin = CASE WHEN origin = 'taken_over' THEN origin
+                                   ELSE excluded.origin END""",
                 [
                     (
                         r.mirakl_id,
@@ -251,6 +282,8 @@ class Store:
                         seen_pass,
                         r.last_error,
                         stamp,
+                        int(r.possibly),
+                        r.origin,
                     )
                     for r in rows
                 ],
@@ -269,6 +302,22 @@ class Store:
             for row in self._db.execute(sql, chunk):
                 found[row["mirakl_id"]] = _ledger_row(row)
         return found
+
+    def mark_intent(self, mirakl_ids: Iterable[str]) -> None:
+        """Intent first: committed before a request that may create or change these products
+        leaves, so a crash at any instant after leaves them known as possibly on Mirakl."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE ledger SET possibly = 1 WHERE mirakl_id = ? AND on_mirakl = 0",
+                [(m,) for m in mirakl_ids],
+            )
+
+    def clear_intent(self, mirakl_ids: Iterable[str]) -> None:
+        """Mirakl Connect definitively refused these products: they are not there."""
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE ledger SET possibly = 0 WHERE mirakl_id = ?", [(m,) for m in mirakl_ids]
+            )
 
     def mark_seen(self, mirakl_ids: Iterable[str], seen_pass: int) -> None:
         with self.transaction() as db:
@@ -298,17 +347,24 @@ class Store:
     def iter_unseen(self, seen_pass: int) -> Iterator[LedgerRow]:
         """Products on Mirakl Connect, not set to 0 yet, that this sync pass did not meet in the
         store (a row left waiting or failed by an earlier pass counts too)."""
-        return self._paged("on_mirakl = 1 AND state != 'zeroed' AND seen_pass < ?", [seen_pass])
+        return self._paged(f"{LINKED} AND state != 'zeroed' AND seen_pass < ?", [seen_pass])
 
-    def iter_linked(self, *, not_done_in_job: int | None = None) -> Iterator[LedgerRow]:
-        """Every product the connector put on Mirakl Connect (what a disconnect acts on)."""
-        if not_done_in_job is None:
-            return self._paged("on_mirakl = 1", [])
-        return self._paged(
-            "on_mirakl = 1 AND NOT EXISTS (SELECT 1 FROM job_items j "
-            "WHERE j.job_id = ? AND j.mirakl_id = ledger.mirakl_id)",
-            [not_done_in_job],
-        )
+    def iter_linked(
+        self, *, not_done_in_job: int | None = None, origin: str | None = None
+    ) -> Iterator[LedgerRow]:
+        """Every product the connector put (or may have put) on Mirakl Connect: what a
+        disconnect acts on; `origin` narrows to created or taken-over ones."""
+        where, args = LINKED, []
+        if origin is not None:
+            where += " AND origin = ?"
+            args.append(origin)
+        if not_done_in_job is not None:
+            where += (
+                " AND NOT EXISTS (SELECT 1 FROM job_items j WHERE j.job_id = ? "
+                "AND j.mirakl_id = ledger.mirakl_id AND j.state = 'done')"
+            )
+            args.append(not_done_in_job)
+        return self._paged(where, args)
 
     def ledger_counts(self) -> dict[str, int]:
         rows = self._db.execute("SELECT state, COUNT(*) FROM ledger GROUP BY state").fetchall()
@@ -318,10 +374,45 @@ class Store:
             counts["skipped"] = int(skipped)
         return counts
 
-    def linked_count(self) -> int:
-        """Products the connector has on Mirakl Connect: the ones any disconnect would touch."""
-        row = self._db.execute("SELECT COUNT(*) FROM ledger WHERE on_mirakl = 1").fetchone()
-        return int(row[0])
+    def linked_count(self, origin: str | None = None) -> int:
+        """Products the connector has (or may have) on Mirakl Connect: the ones a disconnect
+        would touch; `origin` counts only created or only taken-over ones."""
+        sql, args = f"SELECT COUNT(*) FROM ledger WHERE {LINKED}", []
+        if origin is not None:
+            sql += " AND origin = ?"
+            args.append(origin)
+        return int(self._db.execute(sql, args).fetchone()[0])
+
+    # ownership --------------------------------------------------------------------------
+
+    def add_foreign(self, mirakl_ids: Iterable[str]) -> None:
+        """Ids the inventory found on Mirakl Connect; the connector's own rows are not foreign."""
+        with self.transaction() as db:
+            db.executemany(
+                f"""INSERT OR IGNORE INTO foreign_products (mirakl_id)
+                    SELECT ? WHERE NOT EXISTS
+                    (SELECT 1 FROM ledger WHERE mirakl_id = ? AND {LINKED})""",
+                [(m, m) for m in mirakl_ids],
+            )
+
+    def forget_foreign(self) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM foreign_products")
+
+    def foreign_among(self, mirakl_ids: Iterable[str]) -> set[str]:
+        ids = list(mirakl_ids)
+        found: set[str] = set()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            sql = (
+                "SELECT mirakl_id FROM foreign_products "
+                f"WHERE mirakl_id IN ({','.join('?' * len(chunk))})"
+            )
+            found.update(row[0] for row in self._db.execute(sql, chunk))
+        return found
+
+    def foreign_count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM foreign_products").fetchone()[0])
 
     # skipped products -------------------------------------------------------------------
 
@@ -405,24 +496,37 @@ class Store:
             raise ValueError(f"unknown job fields: {sorted(fields.keys() - allowed)}")
         if "params" in fields:
             fields["params"] = json.dumps(fields["params"], sort_keys=True)
+        if fields.get("error"):
+            fields["error"] = scrub(str(fields["error"]))  # a remote text may echo a secret
         fields["updated_at"] = now_iso()
         assignments = ", ".join(f"{name} = ?" for name in fields)
         with self.transaction() as db:
             db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", [*fields.values(), job_id])
 
+    def mark_job_sent(self, job_id: int, mirakl_ids: Iterable[str]) -> None:
+        """Intent first, for a job: committed before the batch's request leaves."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO job_items (job_id, mirakl_id, state) VALUES (?, ?, 'sent')",
+                [(job_id, m) for m in mirakl_ids],
+            )
+
     def mark_job_items(self, job_id: int, mirakl_ids: Iterable[str], *, done: int) -> None:
         """Record one accepted batch and the new progress count in a single commit."""
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR IGNORE INTO job_items (job_id, mirakl_id) VALUES (?, ?)",
+                """INSERT INTO job_items (job_id, mirakl_id, state) VALUES (?, ?, 'done')
+                   ON CONFLICT (job_id, mirakl_id) DO UPDATE SET state = 'done'""",
                 [(job_id, m) for m in mirakl_ids],
             )
             db.execute(
                 "UPDATE jobs SET done = ?, updated_at = ? WHERE id = ?", (done, now_iso(), job_id)
             )
 
-    def job_item_count(self, job_id: int) -> int:
-        row = self._db.execute("SELECT COUNT(*) FROM job_items WHERE job_id = ?", (job_id,))
+    def job_item_count(self, job_id: int, state: str = "done") -> int:
+        row = self._db.execute(
+            "SELECT COUNT(*) FROM job_items WHERE job_id = ? AND state = ?", (job_id, state)
+        )
         return int(row.fetchone()[0])
 
     # pacing -----------------------------------------------------------------------------
@@ -474,6 +578,8 @@ def _ledger_row(row: sqlite3.Row) -> LedgerRow:
         last_error=row["last_error"],
         on_mirakl=bool(row["on_mirakl"]),
         seen_pass=int(row["seen_pass"]),
+        possibly=bool(row["possibly"]),
+        origin=row["origin"],
     )
 
 

@@ -12,7 +12,14 @@ from connector.redact import scrub
 
 USER_AGENT = f"mirakl-woo/{__version__} (+https://github.com/mirakl-woo/mirakl-woo)"
 TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-_REDACTED_PARAMS = ("consumer_key", "consumer_secret", "oauth_signature", "client_secret")
+_REDACTED_PARAMS = (
+    "consumer_key",
+    "consumer_secret",
+    "oauth_consumer_key",
+    "oauth_signature",
+    "client_secret",
+    "access_token",
+)
 
 log = logging.getLogger("connector.http")
 

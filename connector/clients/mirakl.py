@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -256,7 +257,9 @@ class MiraklClient:
         payload = self._json(response, _AUTH_HINT, what="the token URL")
         if status == 200:
             return self._accept_token(payload, sent_at)
-        error = _text(payload.get("error")) or _text(payload.get("code"))
+        # Only a code-shaped `error` is shown: proxies and WAFs answer 400 with the posted
+        # form (the client secret) there.
+        error = _code(payload.get("error")) or _code(payload.get("code"))
         if error in _DENIED_TOKEN_CODES or (status == 403 and error not in _REFUSED_TOKEN_CODES):
             raise self._company_refused(error)
         if error in _REFUSED_TOKEN_CODES or status == 401:
@@ -369,7 +372,7 @@ class MiraklClient:
                 raise self._web_page(self.api_url, _API_HINT)
             return response
         payload = self._json(response, _API_HINT, what="the API URL")
-        code = _text(payload.get("code"))
+        code = _code(payload.get("code"))
         if code == "TOO_MANY_REQUEST":
             await self._rate_limited(operation, response, tally)
         if status == 401 or code == "UNAUTHORIZED":
@@ -593,6 +596,16 @@ def _one_line(text: str, limit: int = 200) -> str:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,63}")
+
+
+def _code(value: Any) -> str | None:
+    """An error code as an API sends one (`invalid_client`, `FORBIDDEN`); anything else
+    (a sentence, an echoed form) is not a code and is not repeated."""
+    text = _text(value)
+    return text if text is not None and _CODE.fullmatch(text) else None
 
 
 def _is_web_page(response: httpx.Response) -> bool:

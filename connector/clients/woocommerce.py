@@ -12,6 +12,7 @@ import asyncio
 import html
 import logging
 import re
+import secrets
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Generator
@@ -46,6 +47,11 @@ API: Final = "/wp-json/wc/v3"
 AUTH_MODES: Final = ("basic", "query", "oauth1")
 KEYS_PAGE: Final = "WordPress admin › WooCommerce › Settings › Advanced › REST API"
 _URL_EXAMPLE: Final = "e.g. https://shop.example.com"
+_QUERY_NOTICE: Final = (
+    "The store's host strips the Authorization header, so the consumer secret now travels in "
+    "the URL (query string), where the web server's access log keeps it; ask the host to pass "
+    "the Authorization header to PHP (Apache: CGIPassAuth On), then connect again."
+)
 _FIREWALL_STATUSES: Final = frozenset({403, 406, 409, 429, 503, *range(520, 531)})
 _FIREWALL_MARKERS: Final = (
     "cloudflare", "cf-ray", "sucuri", "wordfence", "imunify", "captcha", "attention required",
@@ -179,6 +185,18 @@ class QueryAuth(httpx.Auth):
         yield request
 
 
+class BasicAuth(httpx.Auth):
+    """HTTP Basic from two Secrets (revealed only into the header)."""
+
+    def __init__(self, key: Secret, secret: Secret) -> None:
+        self._key = key
+        self._secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        basic = httpx.BasicAuth(self._key.reveal(), self._secret.reveal())
+        yield from basic.auth_flow(request)
+
+
 class OAuth1Auth(httpx.Auth):
     """OAuth 1.0a one-legged, HMAC-SHA256, parameters in the query string, body not signed.
     Every send (each retry too) gets a fresh nonce and timestamp."""
@@ -233,6 +251,10 @@ class WooClient:
                 f"Use one of {', '.join(AUTH_MODES)}.",
             )
         self.auth_mode = auth_mode
+        #: One line for the merchant when the connection works in a weaker way than asked
+        #: (the secret in the query string because the host strips the Authorization header).
+        self.auth_notice: str | None = _QUERY_NOTICE if auth_mode == "query" else None
+        self._probed: bool | None = None  # _header_stripped's answer, once found
         self.concurrency = max(1, concurrency)
         self.total_products: int | None = None  # X-WP-Total of the last product listing
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0)) if timeout else TIMEOUT
@@ -335,6 +357,7 @@ class WooClient:
             "key_last7": self.consumer_key.last(7),
             "permission": details["permission"],
             "auth_mode": self.auth_mode,
+            **({"auth_notice": self.auth_notice} if self.auth_notice else {}),
         }
 
     # --- catalog --------------------------------------------------------------------------
@@ -438,19 +461,59 @@ class WooClient:
         json: Any = None,
         signed: bool = True,
     ) -> httpx.Response:
-        """Sends with retries; with Basic, falls back once to the query-string form when the
-        host dropped the header (WooCommerce then sees no credentials: *_cannot_*)."""
+        """Sends with retries. With Basic, a `*_cannot_*` answer is what WooCommerce says to no
+        credentials at all: a host that strips the Authorization header, or a key it does not
+        know (it treats both as anonymous). Only a proven stripped header switches to the
+        query-string form (see `_header_stripped`)."""
         response = await self._send(method, path, params, json, signed)
         if signed and self.auth_mode == "basic" and _credentials_missing(response):
-            log.info("Basic credentials did not reach WooCommerce; trying the query-string form")
+            if not await self._header_stripped():
+                return response  # the header arrives: the key's user may not do this
+            log.warning("The host strips the Authorization header; using the query-string form")
             self.auth_mode = "query"
-            retried = await self._send(method, path, params, json, signed)
-            if _credentials_missing(retried):
-                self.auth_mode = "basic"  # not a stripped header after all
-                return response
-            log.info("The host strips the Authorization header; using the query-string form")
-            return retried
+            self.auth_notice = _QUERY_NOTICE
+            return await self._send(method, path, params, json, signed)
         return response
+
+    async def _header_stripped(self) -> bool:
+        """After Basic answered `*_cannot_*`: is the header stripped, or the key unknown?
+
+        Two probes with the real key and a random wrong secret, so the real secret is never
+        in a query string unless it has to be. Basic first: "Consumer secret is invalid" means
+        the header arrives (the refusal was about the user's role) -> False. Otherwise the
+        query-string form: "Consumer secret is invalid" means WooCommerce knows the key, so
+        the header was stripped -> True; `*_cannot_*` again means it does not know the key
+        -> CredentialsRefused. Anything else: not proven -> False."""
+        if self._probed is not None:
+            return self._probed
+        wrong = Secret("cs_" + secrets.token_hex(20))
+        probe_params = {"per_page": 1, "_fields": "id"}
+        path = f"{API}/products"
+        basic = await self._send_probe(path, probe_params, BasicAuth(self.consumer_key, wrong))
+        if _secret_refused(basic) or not _credentials_missing(basic):
+            self._probed = False
+            return False
+        query = await self._send_probe(path, probe_params, QueryAuth(self.consumer_key, wrong))
+        if _secret_refused(query):
+            self._probed = True
+            return True
+        if _credentials_missing(query):
+            raise CredentialsRefused(
+                "WooCommerce does not know this consumer key.",
+                f"Check the key (it starts with ck_) in {KEYS_PAGE}; it may have been revoked.",
+                code=_error_code(query) or None,
+            )
+        self._probed = False
+        return False
+
+    async def _send_probe(
+        self, path: str, params: dict[str, Any], auth: httpx.Auth
+    ) -> httpx.Response:
+        async with self._slots:
+            try:
+                return await self._http.request("GET", path, params=params, auth=auth)
+            except httpx.TransportError as error:
+                raise self._transport_error(error) from error
 
     async def _send(
         self, method: str, path: str, params: dict[str, Any] | None, json: Any, signed: bool
@@ -504,7 +567,7 @@ class WooClient:
             return OAuth1Auth(self.consumer_key, self.consumer_secret)
         if self.auth_mode == "query":
             return QueryAuth(self.consumer_key, self.consumer_secret)
-        return httpx.BasicAuth(self.consumer_key.reveal(), self.consumer_secret.reveal())
+        return BasicAuth(self.consumer_key, self.consumer_secret)
 
     def _wait(self, state: RetryCallState) -> float:
         outcome = state.outcome
@@ -661,6 +724,20 @@ def _error_code(response: httpx.Response) -> str:
     except ValueError:
         return ""
     return str(body.get("code") or "") if isinstance(body, dict) else ""
+
+
+def _secret_refused(response: httpx.Response) -> bool:
+    """WooCommerce's answer to a known key with a wrong secret."""
+    if response.status_code != 401:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return (
+        isinstance(body, dict)
+        and "consumer secret is invalid" in str(body.get("message") or "").lower()
+    )
 
 
 def _credentials_missing(response: httpx.Response) -> bool:

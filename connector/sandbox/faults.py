@@ -4,8 +4,9 @@
 - `fail_from`: every request from the Nth on answers `fail_status` with `fail_body` (a store
   whose plugin was deactivated, whose key was revoked, whose permalinks moved), or, with
   `fail_status=0`, the connection drops before an answer (a server gone away).
-- `hold_reply`: a request is applied, then its answer is held that many seconds — the window
-  in which a crash loses the answer of a request the remote system already carried out.
+- `hold_reply`: a request (from the `hold_from`th on) is applied, then its answer is held that
+  many seconds — the window in which a crash loses the answer of a request the remote system
+  already carried out.
   `hold_then_drop` drops the connection instead of answering after the hold.
 """
 
@@ -39,6 +40,7 @@ class Faults:
     fail_body: dict[str, Any] | None = None
     fail_headers: dict[str, str] = field(default_factory=dict)
     hold_reply: float = 0.0
+    hold_from: int = 1  # hold from the Nth request this fault set applies to
     hold_then_drop: bool = False
     seen: int = 0  # requests this fault set applied to so far
     holding: int = 0  # requests applied whose answer is being held right now
@@ -66,7 +68,7 @@ class Faults:
         return self._held.wait(timeout)
 
     def clear(self) -> None:
-        """Switch every fault off (counters stay)."""
+        """Switch every fault off (counters stay); answers being held are let go."""
         self.error_rate = self.latency = self.hold_reply = 0.0
         self.fail_from = None
         self.hold_then_drop = False
@@ -97,7 +99,7 @@ class FaultMiddleware:
         if faults.should_fail():
             await _answer(send, 503, {"code": "UNAVAILABLE", "message": "Injected fault"}, {})
             return
-        if faults.hold_reply > 0:
+        if faults.hold_reply > 0 and faults.seen >= faults.hold_from:
             await self._applied_then_held(scope, receive, send)
             return
         await self.app(scope, receive, send)
@@ -114,7 +116,10 @@ class FaultMiddleware:
         faults.applied_held += 1
         faults._held.set()
         try:
-            await asyncio.sleep(faults.hold_reply)
+            # Sliced, so clear() (from a test thread) releases a held answer at once.
+            deadline = asyncio.get_running_loop().time() + faults.hold_reply
+            while faults.hold_reply > 0 and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.02)
         finally:
             faults.holding -= 1
         if faults.hold_then_drop:

@@ -98,6 +98,7 @@ class MiraklSandbox:
         token_ttl: int = 3599,
         faults: Faults | None = None,
         company_name: str = "Demo Seller Co.",
+        echo_token_form: bool = False,
     ) -> None:
         if clients is None:
             clients = {DEMO_CLIENT_ID: DEMO_CLIENT_SECRET}
@@ -107,6 +108,9 @@ class MiraklSandbox:
         self.token_ttl = token_ttl
         self.faults = faults
         self.company_name = company_name
+        #: Play a proxy or WAF in front of the token endpoint that answers 400 with the raw
+        #: posted form (the client secret in it) in `error`. Read on every request.
+        self.echo_token_form = echo_token_form
         self.products: dict[str, dict[str, Any]] = {}
         self.calls: list[CallRecord] = []
         self._tokens: dict[str, _Grant] = {}
@@ -154,6 +158,12 @@ class MiraklSandbox:
                 arrived, None, 400, "invalid_request", "Send an x-www-form-urlencoded form."
             )
         body = (await request.body()).decode("utf-8", "replace")
+        if self.echo_token_form:
+            self._record("token", arrived, 400, 0, None)
+            return JSONResponse(
+                {"error": body, "error_description": "Bad Request", "status": 400},
+                status_code=400,
+            )
         form = dict(parse_qsl(body, keep_blank_values=True))
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
         basic = _basic_credentials(request.headers.get("authorization", ""))

@@ -97,8 +97,10 @@ def _auth_error(message: str) -> _WooError:
 class WooSandbox:
     """A WooCommerce store for tests and the demo; `.app` is the ASGI application.
 
-    `strip_authorization`, `html_firewall` and `woocommerce_active` are read on every request,
-    so a test may flip them between calls. `.calls` logs every answered request.
+    `strip_authorization` (a host that drops the Authorization header before PHP sees it),
+    `html_firewall` and `woocommerce_active` are read on every request, so a test may flip them
+    between calls. `.calls` logs every answered request, `.query_credentials` the key and secret
+    of every https request that carried them in its query string.
     """
 
     def __init__(
@@ -129,6 +131,9 @@ class WooSandbox:
         self.currency = currency
         self.language = language
         self.calls: list[Call] = []
+        #: (consumer_key, consumer_secret) of every request that carried them in its query
+        #: string over https: what a host's access log would hold.
+        self.query_credentials: list[tuple[str, str]] = []
         self._clock = clock
         self._nonces: dict[str, dict[str, float]] = {}  # key -> nonce -> timestamp
 
@@ -369,10 +374,11 @@ class WooSandbox:
         """The key's permission, None when no credentials came, or a _WooError."""
         if request.url.scheme == "https":
             key, secret = self._basic_credentials(request)
-            if key:
-                record = self.keys.get(key)
-                if record is None:
-                    raise _auth_error("Consumer key is invalid.")
+            record = self.keys.get(key) if key else None
+            # An unknown key is no user at all (WooCommerce's perform_basic_authentication
+            # returns false without an error): the request goes on anonymous, and a wc/v3
+            # route answers 401 woocommerce_rest_cannot_view, as without credentials.
+            if record is not None:
                 if not hmac.compare_digest(secret.encode(), record[0].encode()):
                     raise _auth_error("Consumer secret is invalid.")
                 return record[1]
@@ -389,7 +395,10 @@ class WooSandbox:
             if key:
                 return key, secret
         query = request.query_params
-        return query.get("consumer_key", ""), query.get("consumer_secret", "")
+        key, secret = query.get("consumer_key", ""), query.get("consumer_secret", "")
+        if key or secret:
+            self.query_credentials.append((key, secret))
+        return key, secret
 
     def _oauth(self, request: Request) -> str | None:
         query = request.query_params

@@ -7,10 +7,8 @@ the journal before the next. Nothing is wiped before the catalog step has finish
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
-import shutil
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -21,6 +19,7 @@ from connector.events import Activity, Finished, OnEvent, Progress, Waiting, ign
 from connector.jobs import journal_stop, runner_lock, settle_dead_jobs
 from connector.mapping import zero_stock_payload
 from connector.pacing import guard_for
+from connector.services.wipe import wipe_data_folder
 from connector.store import Job, LedgerRow
 
 CATALOG_OPTIONS = ("keep", "deactivate", "delete")
@@ -49,9 +48,19 @@ class DisconnectPlan:
     mirakl: dict[str, Any] | None
     woocommerce: dict[str, Any] | None
     first_wait: float = 0.0
+    taken_over: int = 0  # of `linked`: the seller's before, taken over by the merchant's choice
+
+    @property
+    def created(self) -> int:
+        return self.linked - self.taken_over
 
     def calls(self, option: str) -> int:
-        return 0 if option == "keep" else math.ceil(self.linked / BATCH_SIZE)
+        if option == "keep":
+            return 0
+        if option == "deactivate":
+            return math.ceil(self.linked / BATCH_SIZE)
+        # delete: the connector's own products are deleted; taken-over ones only set to 0
+        return math.ceil(self.created / BATCH_SIZE) + math.ceil(self.taken_over / BATCH_SIZE)
 
     def eta(self, option: str) -> float:
         """Seconds: the first call waits for its slot, then one call per interval."""
@@ -70,6 +79,7 @@ class Receipt:
     key_last7: str | None
     store_url: str | None
     company: str | None
+    taken_over: int = 0  # of `changed`: products that were the seller's before (set to 0 only)
 
     @property
     def revoke_hint(self) -> str:
@@ -78,15 +88,21 @@ class Receipt:
         return f"Revoke the key ending in …{self.key_last7} in {REVOKE_PATH}."
 
     def lines(self) -> list[str]:
+        created = self.changed - self.taken_over
         action = {
             "keep": "Your products stay active on Mirakl Connect.",
             "deactivate": f"{self.changed} product(s) set to quantity 0 on Mirakl Connect.",
-            "delete": f"{self.changed} product(s) deleted from Mirakl Connect.",
+            "delete": f"{created} product(s) deleted from Mirakl Connect.",
         }[self.option]
         lines = [
             "Disconnected. All of the connector's data was deleted from this computer.",
             action,
         ]
+        if self.option == "delete" and self.taken_over:
+            lines.append(
+                f"{self.taken_over} product(s) that were on Mirakl Connect before the connector "
+                "took them over were set to quantity 0, not deleted."
+            )
         if self.revoke_hint:
             lines.append(f"WooCommerce keys cannot be revoked remotely: {self.revoke_hint}")
         return lines
@@ -106,6 +122,7 @@ def plan(engine: Engine) -> DisconnectPlan:
         mirakl=mirakl.details if mirakl else None,
         woocommerce=woo.details if woo else None,
         first_wait=engine.pacer(store).next_wait("delete"),
+        taken_over=store.linked_count("taken_over"),
     )
 
 
@@ -146,6 +163,7 @@ async def run_disconnect(
         else:
             job = store.create_job("disconnect", {"option": option}, total=store.linked_count())
             store.log_activity(f"Disconnect started: {OPTION_LABELS[option]}.")
+        taken_over = store.linked_count("taken_over") if option != "keep" else 0
         try:
             changed = await _catalog_step(engine, job, option, on_event)
         except BaseException as error:
@@ -160,11 +178,22 @@ async def run_disconnect(
             key_last7=woo.details.get("key_last7") if woo else None,
             store_url=woo.details.get("url") if woo else None,
             company=(mirakl.details.get("company_name") if mirakl else None),
+            taken_over=taken_over,
         )
         on_event(Progress("disconnect", "deleting local data", job.total, job.total, 0.0))
-        _wipe(engine)
+        wipe_data_folder(engine)
     on_event(Finished("disconnect", receipt.to_dict()))
     return receipt
+
+
+#: What each option does, phase by phase: (operation, which of the connector's products).
+#: Delete removes only what the connector created; products it took over (they were the
+#: seller's before) are set to 0, never deleted.
+PHASES: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "keep": (),
+    "deactivate": (("upsert", None),),
+    "delete": (("delete", "created"), ("upsert", "taken_over")),
+}
 
 
 async def _catalog_step(engine: Engine, job: Job, option: str, on_event: OnEvent) -> int:
@@ -176,63 +205,49 @@ async def _catalog_step(engine: Engine, job: Job, option: str, on_event: OnEvent
     step = "deactivating products" if option == "deactivate" else "deleting products"
     store.update_job(job.id, step=step)
     interval = engine.settings.min_interval
-    operation = "upsert" if option == "deactivate" else "delete"
+    pacer = engine.pacer(store)
 
     def eta(remaining: int, wait: float) -> float:
         calls = math.ceil(remaining / BATCH_SIZE)
         return 0.0 if calls == 0 else wait + (calls - 1) * (interval + guard_for(interval))
 
-    pacer = engine.pacer(store)
-    on_event(
-        Progress("disconnect", step, done, total, eta(total - done, pacer.next_wait(operation)))
-    )
-    rows = store.iter_linked(not_done_in_job=job.id)
-    batch = _take(rows)
-    if not batch:  # resumed after the catalog step: no client needed (secrets may be gone)
-        return done
-    async with engine.mirakl_client() as mirakl:
-        while batch:
-            wait = pacer.next_wait(operation)
-            if wait > 0.05:
-                on_event(Waiting(operation, wait))
-            if option == "deactivate":
-                await mirakl.upsert_products(
-                    [zero_stock_payload(row.mirakl_id, row.warehouses) for row in batch]
-                )
-            else:
-                await mirakl.delete_products([row.mirakl_id for row in batch])
-            done += len(batch)
-            store.mark_job_items(job.id, (row.mirakl_id for row in batch), done=done)
-            verb = "set to 0" if option == "deactivate" else "deleted"
-            on_event(
-                Activity(f"{len(batch)} product(s) {verb} on Mirakl Connect ({done}/{total}).")
-            )
-            remaining = eta(total - done, pacer.next_wait(operation))
-            on_event(Progress("disconnect", step, done, total, remaining))
+    first = PHASES[option][0][0]
+    on_event(Progress("disconnect", step, done, total, eta(total - done, pacer.next_wait(first))))
+    client = None
+    try:
+        for operation, origin in PHASES[option]:
+            rows = store.iter_linked(not_done_in_job=job.id, origin=origin)
             batch = _take(rows)
-    store.log_activity(f"Catalog step done: {done} product(s).")
+            while batch:
+                if client is None:  # resumed after the catalog step: no client (secrets gone)
+                    client = engine.mirakl_client()
+                wait = pacer.next_wait(operation)
+                if wait > 0.05:
+                    on_event(Waiting(operation, wait))
+                ids = [row.mirakl_id for row in batch]
+                # Intent first: the journal knows this batch may be applied before it leaves.
+                store.mark_job_sent(job.id, ids)
+                if operation == "upsert":
+                    await client.upsert_products(
+                        [zero_stock_payload(row.mirakl_id, row.warehouses) for row in batch]
+                    )
+                else:
+                    await client.delete_products(ids)
+                done += len(batch)
+                store.mark_job_items(job.id, ids, done=done)
+                verb = "set to 0" if operation == "upsert" else "deleted"
+                on_event(
+                    Activity(f"{len(batch)} product(s) {verb} on Mirakl Connect ({done}/{total}).")
+                )
+                remaining = eta(total - done, pacer.next_wait(operation))
+                on_event(Progress("disconnect", step, done, total, remaining))
+                batch = _take(rows)
+    finally:
+        if client is not None:
+            await client.aclose()
+    if client is not None:
+        store.log_activity(f"Catalog step done: {done} product(s).")
     return done
-
-
-def _wipe(engine: Engine) -> None:
-    """Every file of the connector leaves the data folder: secrets first, the database last
-    (a crash in between leaves the journal, so the next start finishes the wipe). Files that
-    are not the connector's stay, and so does the folder then."""
-    from connector.redact import setup_logging
-
-    settings = engine.settings
-    settings.secrets_path.unlink(missing_ok=True)
-    setup_logging(None)
-    shutil.rmtree(settings.log_dir, ignore_errors=True)
-    shutil.rmtree(settings.cache_dir, ignore_errors=True)
-    engine.close()
-    for suffix in ("-wal", "-shm", "-journal", ""):
-        settings.db_path.with_name(settings.db_path.name + suffix).unlink(missing_ok=True)
-    (settings.home / "runner.lock").unlink(missing_ok=True)
-    for leftover in settings.home.glob(".secrets.*.tmp"):
-        leftover.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):  # not empty: someone else's files live there too
-        settings.home.rmdir()
 
 
 def _take(rows: Iterator[LedgerRow]) -> list[LedgerRow]:

@@ -12,7 +12,7 @@ from connector.engine import (
     WOOCOMMERCE,
     Engine,
 )
-from connector.errors import UsageError
+from connector.errors import ConnectorError, UsageError
 from connector.pacing import Pacer
 from connector.secret import Secret
 from connector.store import Account, Store
@@ -76,14 +76,85 @@ def _refuse_other_seller(engine: Engine, client_id: str, company_id: str | None)
     account = store.account(MIRAKL) if store else None
     if store is None or account is None or store.linked_count() == 0:
         return
-    same = account.details.get("client_id") == client_id and (
-        account.details.get("company_id") or None
-    ) == company_id
+    same = (
+        account.details.get("client_id") == client_id
+        and (account.details.get("company_id") or None) == company_id
+    )
     if not same:
         raise UsageError(
             "Another Mirakl Connect account is connected and has products from this store.",
             "Disconnect first (mirakl-woo disconnect), then authorize the new account.",
         )
+
+
+def _refuse_other_store(engine: Engine, store_url: str) -> None:
+    """Like the Mirakl seller: the ledger maps the connected store's products; another store
+    over it would make the next sync set every one of them to 0 on Mirakl Connect. The same
+    store (same normalized URL) with new keys is fine."""
+    from connector.clients.woocommerce import normalize_store_url
+
+    store = engine.peek_store()
+    account = store.account(WOOCOMMERCE) if store else None
+    if store is None or account is None:
+        return
+    if store.linked_count() == 0 and next(store.iter_ledger(), None) is None:
+        return
+    connected = str(account.details.get("url") or "")
+    try:
+        same = normalize_store_url(connected) == store_url
+    except UsageError:
+        same = False
+    if not same:
+        raise UsageError(
+            f"Another WooCommerce store ({connected}) is connected and its products are in "
+            "the ledger.",
+            "Disconnect first (mirakl-woo disconnect), then connect the new store.",
+        )
+
+
+class DisconnectInProgress(ConnectorError):
+    """A disconnect is running, or is deleting the data folder: nothing may be saved now."""
+
+    exit_code = 1
+
+
+def _refuse_during_disconnect(engine: Engine) -> None:
+    """Saving an account while a disconnect runs (in another process) or has reached its
+    wipe would leave files in a data folder being deleted. An interrupted disconnect still
+    in its catalog step does not refuse: authorizing again may be what it needs to go on."""
+    from connector.jobs import is_runner_active
+
+    store = engine.peek_store()
+    job = store.open_job("disconnect") if store else None
+    if store is None or job is None:
+        return
+    if is_runner_active(store) and job.state == "running":
+        raise DisconnectInProgress(
+            "A disconnect is running on this data folder: nothing can be authorized now.",
+            "Wait for it to finish (mirakl-woo status), then connect again.",
+        )
+    if job.step == "wipe":
+        raise DisconnectInProgress(
+            "A disconnect stopped while deleting the local data: nothing can be authorized "
+            "until it is finished.",
+            "Finish it with `mirakl-woo jobs resume`, then connect again.",
+        )
+
+
+def _check_not_wiped(engine: Engine) -> None:
+    """After saving: a disconnect that wiped the folder meanwhile took the database; the
+    secrets just written must not stay behind without it."""
+    from connector.jobs import DataFolderGone
+
+    if engine.settings.db_path.exists():
+        return
+    engine.settings.secrets_path.unlink(missing_ok=True)
+    engine.close()
+    raise DataFolderGone(
+        f"A disconnect deleted the data folder {engine.settings.home} meanwhile; "
+        "nothing was saved.",
+        "Connect again to start afresh.",
+    )
 
 
 async def connect_mirakl(
@@ -94,6 +165,7 @@ async def connect_mirakl(
     company_id = (company_id or "").strip() or None
     client_secret = Secret(client_secret.reveal().strip())
     check_mirakl_input(client_id, client_secret, company_id)
+    _refuse_during_disconnect(engine)
     _refuse_other_seller(engine, client_id, company_id)
     pacer, scratch = _scratch_pacer(engine)
     try:
@@ -107,6 +179,7 @@ async def connect_mirakl(
     details = {**details, "client_id": client_id, "company_id": company_id}
     account = engine.store.save_account(MIRAKL, details)
     engine.secrets.set(**{MIRAKL_SECRET: client_secret})
+    _check_not_wiped(engine)
     name = (details.get("company_name") or client_id).rstrip(".")
     engine.store.log_activity(f"Mirakl Connect authorized for {name}.")
     return account
@@ -122,10 +195,13 @@ async def connect_woocommerce(
     consumer_key = Secret(consumer_key.reveal().strip())
     consumer_secret = Secret(consumer_secret.reveal().strip())
     check_woo_input(consumer_key, consumer_secret)
+    _refuse_during_disconnect(engine)
+    _refuse_other_store(engine, store_url)
     async with engine.new_woo_client(store_url, consumer_key, consumer_secret) as client:
         details = await client.connect()
     account = engine.store.save_account(WOOCOMMERCE, details)
     engine.secrets.set(**{WOO_KEY: consumer_key, WOO_SECRET: consumer_secret})
+    _check_not_wiped(engine)
     engine.store.log_activity(
         f"WooCommerce store {details.get('store_name') or store_url} authorized "
         f"(key …{consumer_key.last(7)})."

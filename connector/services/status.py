@@ -4,15 +4,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.engine import MIRAKL, WOOCOMMERCE, Engine
+from connector.engine import (
+    MIRAKL,
+    MIRAKL_SECRET,
+    WOO_KEY,
+    WOO_SECRET,
+    WOOCOMMERCE,
+    Engine,
+)
 from connector.jobs import job_summary, settle_dead_jobs
+from connector.settings import StateError
 from connector.store import Account
 
+NEEDS = {MIRAKL: (MIRAKL_SECRET,), WOOCOMMERCE: (WOO_KEY, WOO_SECRET)}
+NEEDS_AUTHORIZATION_TEXT = "needs authorizing again"
 
-def _account(account: Account | None) -> dict[str, Any] | None:
+
+def _account(account: Account | None, saved: set[str]) -> dict[str, Any] | None:
+    """`needs_authorization`: the account is recorded but its secret is gone (the secrets
+    file vanished or is damaged): it cannot work until it is authorized again."""
     if account is None:
         return None
-    return {**account.details, "connected_since": account.connected_at}
+    missing = any(name not in saved for name in NEEDS[account.kind])
+    return {
+        **account.details,
+        "connected_since": account.connected_at,
+        "needs_authorization": missing,
+    }
+
+
+def _saved_secrets(engine: Engine) -> set[str]:
+    try:
+        return engine.secrets.names()
+    except StateError as error:  # damaged or unreadable: say so, show the accounts as such
+        engine.warn(error.one_line())
+        return set()
 
 
 def accounts(engine: Engine) -> dict[str, Any]:
@@ -20,10 +46,9 @@ def accounts(engine: Engine) -> dict[str, Any]:
     store = engine.peek_store()
     if store is None:
         return {"mirakl": None, "woocommerce": None}
-    return {
-        "mirakl": _account(store.account(MIRAKL)),
-        "woocommerce": _account(store.account(WOOCOMMERCE)),
-    }
+    mirakl, woo = store.account(MIRAKL), store.account(WOOCOMMERCE)
+    saved = _saved_secrets(engine) if mirakl or woo else set()
+    return {"mirakl": _account(mirakl, saved), "woocommerce": _account(woo, saved)}
 
 
 def status(engine: Engine) -> dict[str, Any]:
@@ -33,14 +58,20 @@ def status(engine: Engine) -> dict[str, Any]:
         return {
             **accounts(engine),
             "sync_products": False,
-            "products": {"linked": 0},
+            "products": {"linked": 0, "taken_over": 0, "already_on_mirakl": 0},
             "job": None,
+            "last_sync": None,
             "data_folder": str(engine.settings.home),
+            "warnings": list(engine.warnings),
         }
     from connector.product_options import ProductOptions
+    from connector.services.inventory import NOT_OURS
 
     options = ProductOptions.from_dict(store.get_setting("product_options", {}))
     counts = store.ledger_counts()
+    # Woo products whose id the seller already had on Mirakl Connect: left alone, not ours.
+    counts["already_on_mirakl"] = store.skipped_reasons().get(NOT_OURS, 0)
+    counts["taken_over"] = store.linked_count("taken_over")
     job = settle_dead_jobs(store)
     return {
         **accounts(engine),
@@ -49,4 +80,5 @@ def status(engine: Engine) -> dict[str, Any]:
         "job": None if job is None else job_summary(job),
         "last_sync": store.get_setting("last_sync"),
         "data_folder": str(engine.settings.home),
+        "warnings": list(engine.warnings),
     }

@@ -19,6 +19,8 @@ from connector.events import Activity, Finished, OnEvent, Progress, Waiting, ign
 from connector.jobs import journal_stop, runner_lock
 from connector.mapping import MappedProduct, Skipped, StoreContext, map_item, zero_stock_payload
 from connector.product_options import ProductOptions
+from connector.services.inventory import NOT_OURS, inventory_needed, run_inventory
+from connector.services.inventory import STEP as INVENTORY_STEP
 from connector.store import LedgerRow, Store, now_iso
 
 BATCH_SIZE = 1000
@@ -74,6 +76,7 @@ class _Item:
     warehouses: list[str]
     payload_hash: str | None
     state_after: str  # "pushed" or "zeroed"
+    origin: str = "created"
 
     def row(
         self, state: str, *, on_mirakl: bool, keep_hash: bool = True, error: str | None = None
@@ -88,6 +91,7 @@ class _Item:
             state,
             error,
             on_mirakl,
+            origin=self.origin,
         )
 
 
@@ -199,6 +203,7 @@ async def _batches(
     def take(mapped: list[MappedProduct]) -> list[_Item]:
         nonlocal warnings_logged
         known = store.ledger_rows(m.mirakl_id for m in mapped)
+        theirs = store.foreign_among(m.mirakl_id for m in mapped if m.mirakl_id not in known)
         fresh: list[_Item] = []
         seen: list[str] = []
         waiting: list[LedgerRow] = []
@@ -211,6 +216,12 @@ async def _batches(
                 skipped.append((m.woo_id, m.woo_parent_id, m.mirakl_id, "duplicate SKU"))
                 continue
             in_page.add(m.mirakl_id)
+            origin = old.origin if old is not None else "created"
+            if m.mirakl_id in theirs:
+                if not options.take_over_existing:
+                    skipped.append((m.woo_id, m.woo_parent_id, m.mirakl_id, NOT_OURS))
+                    continue
+                origin = "taken_over"
             for warning in m.warnings:
                 sync.report.warnings += 1
                 if warnings_logged < MAX_WARNINGS_LOGGED:
@@ -231,6 +242,7 @@ async def _batches(
                     "waiting",
                     None,
                     bool(old and old.on_mirakl),
+                    origin=origin,
                 )
             )
             fresh.append(
@@ -242,6 +254,7 @@ async def _batches(
                     warehouses,
                     m.payload_hash,
                     "pushed",
+                    origin,
                 )
             )
         store.mark_seen(seen, number)
@@ -280,6 +293,7 @@ async def _batches(
                 row.warehouses,
                 row.payload_hash,
                 "zeroed",
+                row.origin,
             )
         )
         sync.queued += 1
@@ -297,17 +311,21 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
         wait = engine.pacer(store).next_wait("upsert")
         if wait > 0.05:
             sync.on_event(Waiting("upsert", wait))
-        sent_before = mirakl.sent_count("upsert")
+        # Intent first: committed before the request leaves. From here until an answer, a
+        # crash leaves these products known as possibly on Mirakl Connect.
+        store.mark_intent(item.mirakl_id for item in batch)
         try:
             await mirakl.upsert_products([item.body for item in batch])
         except RemoteRejected as error:
             sync.report.calls += 1
             reasons = _rejected(error, len(batch))
             rejected = [batch[i] for i in sorted(reasons)]
+            # A definitive refusal (none of the batch was saved): only now is the mark cleared.
             store.write_ledger(
                 batch[index].row("failed", on_mirakl=False, keep_hash=False, error=reason)
                 for index, reason in sorted(reasons.items())
             )
+            store.clear_intent(item.mirakl_id for item in rejected)
             sync.report.failed += len(rejected)
             sync.queued -= len(rejected)
             store.log_activity(
@@ -316,16 +334,6 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
             sync.on_event(Activity(f"Mirakl Connect refused {len(rejected)} product(s).", "error"))
             batch = [item for i, item in enumerate(batch) if i not in reasons]
             continue
-        except BaseException:
-            if mirakl.sent_count("upsert") > sent_before:
-                # Sent, outcome unknown (timeout, cancelled mid-call): Mirakl may have them, so
-                # a disconnect must act on them too.
-                store.write_ledger(
-                    item.row("waiting", on_mirakl=True, keep_hash=False)
-                    for item in batch
-                    if item.state_after == "pushed"  # rows to zero keep their state: retried
-                )
-            raise
         sync.report.calls += 1
         # One transaction, no await inside: once Mirakl accepted the batch, the ledger says so
         # for every product of it, or a later disconnect could miss some of them.
@@ -390,6 +398,10 @@ async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:
         on_event(Activity("Sync started."))
         try:
             async with mirakl:
+                if inventory_needed(store):  # ownership: what is the seller's stays theirs
+                    sync.step = INVENTORY_STEP
+                    await run_inventory(engine, mirakl, on_event)
+                    sync.step = "reading WooCommerce"
                 # the token is fetched while the first batch is read, not when it is ready
                 token = asyncio.create_task(mirakl.authenticate())
                 queue: asyncio.Queue[list[_Item] | None] = asyncio.Queue(maxsize=1)

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import threading
@@ -135,8 +136,9 @@ def test_status_of_a_fresh_machine_creates_nothing(tmp_path: Path, servers) -> N
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["mirakl"] is None and data["woocommerce"] is None
-    assert data["sync_products"] is False and data["products"] == {"linked": 0}
-    assert data["job"] is None
+    assert data["sync_products"] is False
+    assert data["products"] == {"linked": 0, "taken_over": 0, "already_on_mirakl": 0}
+    assert data["job"] is None and data["last_sync"] is None
     assert not home.exists()
 
 
@@ -328,3 +330,449 @@ def test_the_sandbox_refuses_a_negative_store_latency(tmp_path: Path, servers) -
     result = run(cli_env(tmp_path / "home", servers), "sandbox", "--woo-latency", "-1")
     assert result.returncode == 2
     assert "--woo-latency" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- argparse never repeats a value (issue 9, item 5) -------------------------------------
+
+SECRETS = [
+    "Sx9hunter2Q",
+    "pass word with spaces",
+    "a'b\"c\\d-quote-secret",
+    "ünïcödé-sécret",
+    "status,--json",
+    "x=Sx9hunter2Q=y",
+]
+
+
+def _bad_command_lines() -> list[list[str]]:
+    lines: list[list[str]] = []
+    for s in SECRETS:
+        lines += [
+            [s],
+            [s, "status"],
+            ["connect", s],
+            ["connect", "mirakl", "--client-id", "x", s],
+            ["connect", "mirakl", "--client-id", "x", "--client-secret", s],
+            ["connect", "mirakl", "--client-id", "x", f"--client-secret={s}"],
+            ["connect", "mirakl", "--client-id", "x", f"--c={s}"],
+            ["connect", "mirakl", f"-s{s}"],
+            ["connect", "mirakl", "--client-id", f"-{s}"],
+            ["disconnect", "--catalog", s, "--confirm", "disconnect"],
+            ["sandbox", "--catalog-size", s],
+            ["jobs", s],
+        ]
+    s = SECRETS[0]
+    lines += [
+        ["status", s],
+        ["status", f"--json={s}"],
+        ["status", "--js", s],
+        ["status", f"-j{s}"],
+        [f"-h{s}"],
+        [f"--help={s}"],
+        [f"--version={s}"],
+        [f"--{s}"],
+        [f"-{s}"],
+        ["--", s],
+        ["connect", "mirakl", s],
+        ["connect", "mirakl", "--client", s],
+        ["connect", "mirakl", "--cl", s],
+        ["connect", "mirakl", f"--client={s}"],
+        ["connect", "mirakl", "--client-id", "x", f"-s{s}"],
+        ["connect", "mirakl", "--client-id", f"--{s}"],
+        ["connect", "mirakl", "--company-id", f"-{s}", "--client-id", "x"],
+        ["connect", "mirakl", "--client-id", "x", "--company", s],
+        ["connect", "woocommerce", "--url", f"-{s}"],
+        ["connect", "woocommerce", "--url", "x", "--consumer-key", f"-{s}"],
+        ["connect", "woocommerce", "--url", "x", "--consumer-secret", s],
+        ["connect", "woocommerce", "--url", "x", f"--consumer-s={s}"],
+        ["connect", "woocommerce", f"--consumer={s}"],
+        ["connect", "woocommerce", f"--url={s}"],
+        ["sync", s],
+        ["sync", "--json", s],
+        ["sync", f"--json={s}"],
+        ["disconnect", f"--catalog={s}"],
+        ["disconnect", "--catalog", "keep", "--confirm", f"-{s}"],
+        ["disconnect", "--cat", "keep", "--confirm", s],
+        ["disconnect", "--catalog", "keep", "--confirm", s],
+        ["jobs", "resume", s],
+        ["jobs", f"--json={s}"],
+        ["sandbox", "--interval", s],
+        ["sandbox", "--mirakl-port", s],
+        ["sandbox", "--woo-latency", s],
+        ["sandbox", f"--woo-port={s}"],
+        ["demo", "--catalog-size", s],
+        ["demo", f"--interval={s}"],
+        ["demo", f"--connected={s}"],
+    ]
+    return lines
+
+
+BAD_LINES = _bad_command_lines()
+
+
+@pytest.mark.parametrize("words", BAD_LINES, ids=[str(i) for i in range(len(BAD_LINES))])
+def test_argparse_never_repeats_a_value(tmp_path: Path, words: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRAKL_WOO_")}
+    env["MIRAKL_WOO_HOME"] = str(tmp_path / "home")
+    result = run(env, *words)
+    secret = next(s for s in SECRETS if any(s in w for w in words))
+    assert result.returncode == 2, result.stderr
+    shown = result.stdout + result.stderr
+    for part in {secret, repr(secret), *secret.split()} - {"status", "--json", "x", "y"}:
+        if len(part) >= 4:
+            assert part not in shown, shown
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mirakl-woo"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "home").exists()
+
+
+def test_argparse_messages_stay_helpful(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRAKL_WOO_")}
+    env["MIRAKL_WOO_HOME"] = str(tmp_path / "home")
+    missing = run(env, "connect", "mirakl")
+    assert "--client-id" in missing.stderr and "mirakl-woo connect mirakl" in missing.stderr
+    command = run(env, "stauts")
+    assert "invalid choice" in command.stderr and "'status'" in command.stderr
+    option = run(env, "disconnect", "--catalog", "all", "--confirm", "disconnect")
+    assert "--catalog" in option.stderr and "deactivate" in option.stderr
+    secret = run(env, "connect", "mirakl", "--client-id", "x", "--client-secret=abc123456")
+    assert "--client-secret" in secret.stderr and "stdin" in secret.stderr
+    version = run(env, "--version")
+    assert version.returncode == 0 and version.stdout.startswith("mirakl-woo ")
+
+
+# --- remote text is scrubbed before it is shown or stored (issue 9, item 5) ----------------
+
+
+def _every_byte(home: Path) -> bytes:
+    """The database (and its -wal, -shm), the log files, the cache: everything but the
+    secrets file."""
+    return b"\n".join(
+        path.read_bytes()
+        for path in sorted(home.rglob("*"))
+        if path.is_file() and path.name != "secrets.json"
+    )
+
+
+def test_a_token_endpoint_echoing_the_form_never_repeats_the_secret(
+    tmp_path: Path, servers
+) -> None:
+    from urllib.parse import quote, quote_plus
+
+    home = tmp_path / "home"
+    env = cli_env(home, servers)
+    first = run(env, "connect", "mirakl", "--client-id", DEMO_CLIENT_ID, stdin=DEMO_CLIENT_SECRET)
+    assert first.returncode == 0, first.stderr
+    new_secret = "n3w/S3cret+with&form=chars-" + os.urandom(6).hex()
+    servers.mirakl.echo_token_form = True
+    try:
+        refused = run(env, "connect", "mirakl", "--client-id", DEMO_CLIENT_ID, stdin=new_secret)
+        reversed_ = run(
+            env, "connect", "mirakl", "--client-id", DEMO_CLIENT_ID, stdin=new_secret[::-1]
+        )
+    finally:
+        servers.mirakl.echo_token_form = False
+    assert refused.returncode == 1, refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "token endpoint refused the request (400)" in refused.stderr
+    assert servers.mirakl.calls_of("token")[-1].status == 400, "the form was echoed"
+    status = run(env, "status", "--json")
+    jobs = run(env, "jobs")
+    shown = "".join(r.stdout + r.stderr for r in (refused, reversed_, status, jobs))
+    stored = _every_byte(home)
+    assert stored, "the database and the log file exist"
+    for secret in (new_secret, new_secret[::-1]):
+        for form in (secret, quote_plus(secret), quote(secret, safe=""), quote(secret)):
+            assert form not in shown
+            assert form.encode() not in stored
+    assert DEMO_CLIENT_SECRET not in shown and DEMO_CLIENT_SECRET.encode() not in stored
+
+
+def _in_process(monkeypatch: pytest.MonkeyPatch, home: Path, transport: object) -> None:
+    """`main()` in this process, its Engine talking to an in-process sandbox (https://)."""
+    import logging
+
+    from connector.engine import Engine
+
+    for name in [k for k in os.environ if k.startswith("MIRAKL_WOO_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("MIRAKL_WOO_HOME", str(home))
+    real = Engine.from_env
+    monkeypatch.setattr(
+        Engine, "from_env", classmethod(lambda cls, **kw: real(woo_transport=transport, **kw))
+    )
+    # what main() sets for the whole process
+    monkeypatch.setattr(logging, "lastResort", logging.lastResort)
+    monkeypatch.setattr(sys, "unraisablehook", sys.unraisablehook)
+    monkeypatch.setattr(threading, "excepthook", threading.excepthook)
+
+
+@pytest.mark.parametrize("strip", [False, True], ids=["header-arrives", "header-stripped"])
+def test_an_unknown_key_over_https_exits_3_without_the_secret_in_a_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    strip: bool,
+) -> None:  # fmt: skip
+    import httpx
+
+    from connector.cli import main
+    from connector.redact import setup_logging
+    from connector.sandbox.woocommerce import WooSandbox
+
+    sandbox = WooSandbox(strip_authorization=strip)
+    _in_process(monkeypatch, tmp_path / "home", httpx.ASGITransport(app=sandbox.app))
+    monkeypatch.setenv("MIRAKL_WOO_CONSUMER_SECRET", CS)
+    try:
+        code = main(["connect", "woocommerce", "--url", "https://shop.test",
+                     "--consumer-key", "ck_" + "7" * 40])  # fmt: skip
+    finally:
+        setup_logging(None)
+    captured = capsys.readouterr()
+    assert code == 3
+    assert captured.err.strip() == "mirakl-woo: WooCommerce does not know this consumer key. " \
+        "Check the key (it starts with ck_) in WordPress admin › WooCommerce › Settings › " \
+        "Advanced › REST API; it may have been revoked."  # fmt: skip
+    assert sandbox.query_credentials, "the probe went out"
+    assert CS not in [secret for _key, secret in sandbox.query_credentials]
+    assert CS not in captured.out + captured.err
+
+
+def test_a_host_stripping_the_header_connects_in_query_mode_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import httpx
+
+    from connector.cli import main
+    from connector.redact import setup_logging
+    from connector.sandbox.woocommerce import WooSandbox
+
+    home = tmp_path / "home"
+    sandbox = WooSandbox(strip_authorization=True)
+    _in_process(monkeypatch, home, httpx.ASGITransport(app=sandbox.app))
+    monkeypatch.setenv("MIRAKL_WOO_CONSUMER_SECRET", CS)
+    try:
+        code = main(["connect", "woocommerce", "--url", "https://shop.test",
+                     "--consumer-key", CK])  # fmt: skip
+        connected = capsys.readouterr()
+        assert main(["status", "--json"]) == 0
+        status = json.loads(capsys.readouterr().out)
+        assert main(["status"]) == 0
+        text = capsys.readouterr().out
+    finally:
+        setup_logging(None)
+    assert code == 0, connected.err
+    assert connected.out.startswith("WooCommerce connected: Demo Store")
+    warning = connected.err.strip().splitlines()
+    assert len(warning) == 1 and warning[0].startswith("mirakl-woo: warning: ")
+    assert "strips the Authorization header" in warning[0] and "URL" in warning[0]
+    assert status["woocommerce"]["auth_mode"] == "query"
+    assert "strips the Authorization header" in text
+    assert CS not in connected.out + connected.err + text
+    assert CS.encode() not in _every_byte(home)
+
+
+# --- environment faults: one line, exit 1, nothing else (issue 9, item 6) -----------------
+
+
+def _assert_one_line_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 1, (result.returncode, result.stderr)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mirakl-woo: "), result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def _connected_mirakl(home: Path, servers: SandboxServers) -> dict[str, str]:
+    env = cli_env(home, servers)
+    result = run(env, "connect", "mirakl", "--client-id", DEMO_CLIENT_ID, stdin=DEMO_CLIENT_SECRET)
+    assert result.returncode == 0, result.stderr
+    return env
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["status"], ["status", "--json"], ["jobs"], ["jobs", "resume"], ["sync"],
+     ["disconnect", "--catalog", "keep", "--confirm", "disconnect"],
+     ["connect", "mirakl", "--client-id", DEMO_CLIENT_ID]],
+)  # fmt: skip
+def test_a_corrupt_database_is_one_line(tmp_path: Path, servers, command: list[str]) -> None:
+    home = tmp_path / "home"
+    env = _connected_mirakl(home, servers)
+    for suffix in ("-wal", "-shm"):
+        (home / f"mirakl-woo.sqlite3{suffix}").unlink(missing_ok=True)
+    (home / "mirakl-woo.sqlite3").write_bytes(b"this is not a database " * 300)
+    result = run(env, *command, stdin=DEMO_CLIENT_SECRET)
+    _assert_one_line_failure(result, str(home / "mirakl-woo.sqlite3"))
+
+
+def test_a_file_where_the_logs_folder_should_be_is_one_line(tmp_path: Path, servers) -> None:
+    import shutil
+
+    home = tmp_path / "home"
+    env = _connected_mirakl(home, servers)
+    shutil.rmtree(home / "logs")
+    (home / "logs").write_text("not a folder")
+    for command in (["status"], ["jobs"], ["sync"]):
+        _assert_one_line_failure(run(env, *command), str(home / "logs"))
+
+
+def test_a_data_folder_inside_a_file_is_one_line(tmp_path: Path, servers) -> None:
+    """What a read-only data folder looks like to a root user: the folder cannot be made."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    home = blocker / "home"
+    env = cli_env(home, servers)
+    result = run(env, "connect", "mirakl", "--client-id", DEMO_CLIENT_ID, stdin=DEMO_CLIENT_SECRET)
+    _assert_one_line_failure(result, str(blocker))
+    assert DEMO_CLIENT_SECRET not in result.stderr
+
+
+def test_a_read_only_data_folder_is_one_line(tmp_path: Path, servers) -> None:
+    home = tmp_path / "home"
+    env = _connected_mirakl(home, servers)
+    if os.geteuid() == 0:  # root writes through any mode: a file where the cache folder goes
+        import shutil
+
+        shutil.rmtree(home / "cache")
+        (home / "cache").write_text("")
+        expected = str(home / "cache")
+    else:
+        home.chmod(0o500)
+        expected = str(home)
+    try:
+        result = run(env, "connect", "mirakl", "--client-id", DEMO_CLIENT_ID,
+                     stdin=DEMO_CLIENT_SECRET)  # fmt: skip
+    finally:
+        home.chmod(0o700)
+    _assert_one_line_failure(result, expected)
+
+
+def test_an_invalid_secrets_file_is_one_line(tmp_path: Path, servers) -> None:
+    home = tmp_path / "home"
+    env = cli_env(home, servers)
+    connect_both(env, servers)
+    with sqlite3.connect(home / "mirakl-woo.sqlite3") as db:
+        db.execute(
+            "INSERT OR REPLACE INTO settings VALUES ('product_options', ?)",
+            (json.dumps({"sync_products": True}),),
+        )
+    (home / "secrets.json").write_text("{not json")
+    _assert_one_line_failure(run(env, "sync"), str(home / "secrets.json"))
+    _assert_one_line_failure(run(env, "sync", "--json"), str(home / "secrets.json"))
+
+
+def test_a_full_disk_is_one_line(tmp_path: Path, servers) -> None:
+    """RLIMIT_FSIZE 0: every write that grows a file fails, as on a full disk (for root too)."""
+    import resource
+
+    home = tmp_path / "home"
+    env = _connected_mirakl(home, servers)
+
+    def no_room() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+
+    for command in (["connect", "mirakl", "--client-id", DEMO_CLIENT_ID], ["status"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "connector.cli", *command],
+            input=DEMO_CLIENT_SECRET, capture_output=True, text=True, env=env, timeout=60,
+            preexec_fn=no_room,
+        )  # fmt: skip
+        _assert_one_line_failure(result, str(home / "mirakl-woo.sqlite3"))
+
+
+def test_a_log_file_that_cannot_be_opened_is_no_log_and_no_noise(
+    tmp_path: Path, servers
+) -> None:
+    home = tmp_path / "home"
+    env = _connected_mirakl(home, servers)
+    (home / "logs" / "mirakl-woo.log").unlink()
+    (home / "logs" / "mirakl-woo.log").mkdir()  # a folder where the file should be
+    status = run(env, "status")
+    assert status.returncode == 0 and status.stderr == "", status.stderr
+    assert "Demo Seller Co." in status.stdout
+    sync = run(env, "sync")  # WooCommerce is not connected: a ConnectorError
+    assert sync.returncode == 1 and len(sync.stderr.splitlines()) == 1, sync.stderr
+
+
+def test_a_fresh_data_folder_prints_no_warning(tmp_path: Path, servers) -> None:
+    home = tmp_path / "home"
+    home.mkdir(mode=0o777)
+    home.chmod(0o777)  # a folder others may write: the engine logs a WARNING about it
+    env = cli_env(home, servers)
+    result = run(env, "connect", "mirakl", "--client-id", DEMO_CLIENT_ID, stdin=DEMO_CLIENT_SECRET)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+RAW_FAULTS = {
+    "full": ("sqlite3.OperationalError('database or disk is full')", "is full"),
+    "readonly": ("sqlite3.OperationalError('attempt to write a readonly database')", "read-only"),
+    "not-a-db": ("sqlite3.DatabaseError('file is not a database')", "damaged"),
+    "malformed": ("sqlite3.DatabaseError('database disk image is malformed')", "damaged"),
+    "locked": ("sqlite3.OperationalError('database is locked')", "locked"),
+    "cannot-open": ("sqlite3.OperationalError('unable to open database file')", "Cannot open"),
+    "permission": ("PermissionError(13, 'Permission denied', '/srv/x/secrets.json')",
+                   "/srv/x/secrets.json: Permission denied"),
+    "no-space": ("OSError(28, 'No space left on device', '/srv/x/logs/mirakl-woo.log')",
+                 "Free some space"),
+    "not-a-dir": ("NotADirectoryError(20, 'Not a directory', '/srv/x/cache')", "/srv/x/cache"),
+    "json": ("json.JSONDecodeError('Expecting value', '{not json', 1)", "secrets.json"),
+    "other": ("RuntimeError('client_secret=Sx9hunter2Qzz\\nsecond line')", "RuntimeError"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(RAW_FAULTS))
+def test_a_raw_exception_reaching_main_is_one_line(tmp_path: Path, name: str) -> None:
+    """The safety net: what the state layer did not turn into a ConnectorError, main does,
+    in a real process: a WARNING, an asyncio task never awaited, then the fault."""
+    raised, fragment = RAW_FAULTS[name]
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "secrets.json").write_text("{not json")
+    script = f"""
+import asyncio, gc, json, logging, sqlite3, sys
+import connector.cli as cli
+import connector.services.status as status
+
+async def broken():
+    raise ValueError("client_secret=Sx9hunter2Qzz in a task nobody awaited")
+
+async def forgotten():
+    asyncio.get_running_loop().create_task(broken())
+    await asyncio.sleep(0.01)
+
+def fail(engine):
+    logging.getLogger("connector.state").warning("a warning before the fault")
+    asyncio.run(forgotten())
+    gc.collect()
+    raise {raised}
+
+status.status = fail
+sys.exit(cli.main(["status"]))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRAKL_WOO_")}
+    env["MIRAKL_WOO_HOME"] = str(home)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60
+    )
+    _assert_one_line_failure(result, fragment)
+    assert "Sx9hunter2Qzz" not in result.stderr
+
+
+def test_a_secrets_file_others_could_read_is_closed_and_said_once(
+    tmp_path: Path, servers
+) -> None:
+    home = tmp_path / "home"
+    env, _ = connected_and_synced(home, servers)
+    secrets = home / "secrets.json"
+    secrets.chmod(0o644)  # restored from a backup, say
+    first = run(env, "sync")
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+    warning = [line for line in first.stderr.splitlines() if "warning:" in line]
+    assert len(warning) == 1 and "0600" in warning[0], first.stderr
+    again = run(env, "sync")
+    assert "warning" not in again.stderr  # closed now: nothing more to say

@@ -20,6 +20,7 @@ def test_defaults_push_nothing_until_the_merchant_turns_sync_on() -> None:
     assert options.price_mode == "regular_with_sale"
     assert options.warehouse_code == ""
     assert options.locale == ""
+    assert options.take_over_existing is False  # the seller's own products stay theirs
 
 
 def test_round_trip_through_json() -> None:
@@ -40,6 +41,7 @@ def test_round_trip_through_json() -> None:
         "price_mode": "current",
         "warehouse_code": "paris-warehouse",
         "locale": "fr_FR",
+        "take_over_existing": False,
     }
 
 
@@ -125,6 +127,7 @@ def test_describe_reads_like_the_settings_screen() -> None:
         ("Price", "Regular price, sale price as a discount"),
         ("Warehouse code", "None (no warehouse code sent)"),
         ("Language", "The store's language"),
+        ("Products already on Mirakl Connect", "Left alone (not created by the connector)"),
     ]
     custom = ProductOptions(
         sync_products=True,
@@ -132,6 +135,7 @@ def test_describe_reads_like_the_settings_screen() -> None:
         price_mode="current",
         warehouse_code="paris",
         locale="fr_FR",
+        take_over_existing="on",
     )
     assert dict(custom.describe()) == {
         "Sync products": "On",
@@ -142,4 +146,5 @@ def test_describe_reads_like_the_settings_screen() -> None:
         "Price": "Current price only",
         "Warehouse code": "paris",
         "Language": "fr_FR",
+        "Products already on Mirakl Connect": "Taken over and updated",
     }

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from connector.errors import UsageError
-from connector.settings import DEFAULT_API_URL, DEFAULT_AUTH_URL, Settings
+from connector.settings import DEFAULT_API_URL, DEFAULT_AUTH_URL, Settings, StateError
 
 
 def test_environment_names_of_the_contract(tmp_path: Path) -> None:
@@ -44,8 +44,61 @@ def test_bad_url_is_one_clear_error(tmp_path: Path) -> None:
         Settings.from_env({"MIRAKL_WOO_HOME": str(tmp_path), "MIRAKL_WOO_API_URL": "ftp://x"})
 
 
-def test_data_folder_is_private(tmp_path: Path) -> None:
+def test_a_new_data_folder_is_private_and_reported_as_created(tmp_path: Path) -> None:
     home = tmp_path / "h"
-    home.mkdir(mode=0o755)
-    Settings(home=home).ensure_home()
-    assert home.stat().st_mode & 0o777 == 0o700
+    settings = Settings(home=home)
+    assert settings.ensure_home() == ["home", "logs", "cache"]
+    for folder in (home, settings.log_dir, settings.cache_dir):
+        assert folder.stat().st_mode & 0o777 == 0o700
+    assert settings.folder_warnings() == []
+    assert settings.ensure_home() == []  # a second time: nothing created
+
+
+def test_an_existing_folder_is_never_re_moded_but_warned_about(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    home.mkdir()
+    home.chmod(0o755)
+    (home / "logs").mkdir()
+    (home / "logs").chmod(0o755)
+    settings = Settings(home=home)
+    assert settings.ensure_home() == ["cache"]
+    assert home.stat().st_mode & 0o777 == 0o755
+    assert (home / "logs").stat().st_mode & 0o777 == 0o755
+    assert (home / "cache").stat().st_mode & 0o777 == 0o700
+    (warning,) = settings.folder_warnings()
+    assert str(home) in warning and "0755" in warning and "chmod 700" in warning
+
+
+def test_a_home_through_a_symlink_is_not_re_moded(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    real.chmod(0o755)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    settings = Settings(home=link)
+    assert settings.ensure_home() == ["logs", "cache"]
+    assert real.stat().st_mode & 0o777 == 0o755
+    assert link.is_symlink()
+    assert settings.folder_warnings()
+
+
+def test_a_file_where_the_data_folder_should_be_is_one_clear_error(tmp_path: Path) -> None:
+    home = tmp_path / "h"
+    home.write_text("not a folder")
+    with pytest.raises(StateError, match=f"Cannot create the data folder {home}") as caught:
+        Settings(home=home).ensure_home()
+    assert caught.value.exit_code == 1
+
+
+def test_a_folder_that_cannot_be_created_names_it_and_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "h"
+
+    def refuse(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refuse)
+    with pytest.raises(StateError) as caught:
+        Settings(home=home).ensure_home()
+    assert caught.value.message == f"Cannot create the data folder {home}: Permission denied."

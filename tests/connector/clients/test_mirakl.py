@@ -318,6 +318,33 @@ async def test_refused_client_id_or_secret(
     assert secret not in _texts(caught.value)
 
 
+@pytest.mark.parametrize(
+    "secret",
+    ["plain-secret-0123456789", "with&form=chars+/ and space", "ünï-cödé-sécret-0123"],
+)
+async def test_a_token_endpoint_echoing_the_form_does_not_repeat_the_secret(
+    store: Store, secret: str
+) -> None:
+    """Proxies and WAFs answer 400 with the posted form in `error`."""
+    from urllib.parse import quote, quote_plus
+
+    sandbox = MiraklSandbox(interval=0, echo_token_form=True)
+    client = new_client(
+        store,
+        client_secret=Secret(secret),
+        transport=httpx.ASGITransport(app=sandbox.app),
+        retry_wait=0.01,
+    )
+    async with client:
+        with pytest.raises(ConnectorError) as caught:
+            await client.probe()
+    text = _texts(caught.value) + str(caught.value.code)
+    assert caught.value.exit_code == 1
+    assert "(400)" in caught.value.message
+    for form in (secret, quote_plus(secret), quote(secret, safe=""), quote(secret)):
+        assert form not in text
+
+
 # remote problems --------------------------------------------------------------------------
 
 

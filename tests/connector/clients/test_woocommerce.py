@@ -4,6 +4,7 @@ https://shop.test and http://shop.test) and over real loopback (uvicorn on 127.0
 from __future__ import annotations
 
 import asyncio
+import base64
 import gc
 import json
 import logging
@@ -191,7 +192,12 @@ async def test_stripped_authorization_falls_back_to_the_query_string_and_remembe
     assert details["auth_mode"] == "query"
     assert sum(len(page) for page in pages) == 250
     refused = [c for c in sandbox.calls if c.status == 401]
-    assert len(refused) == 1, "only the first Basic request is refused; then query is kept"
+    # the first Basic request, then the two probes (Basic, query) with a wrong secret that
+    # prove the header stripped; then query is kept
+    assert len(refused) == 3, refused
+    assert details["auth_notice"] == client.auth_notice
+    assert "Authorization header" in details["auth_notice"]
+    assert "\n" not in details["auth_notice"]
 
 
 async def test_a_remembered_query_mode_goes_straight_to_the_query_string() -> None:
@@ -256,6 +262,80 @@ async def test_wrong_secret(url: str) -> None:
     assert isinstance(error, CredentialsRefused)
     assert error.message.startswith("The consumer secret does not match this key")
     assert "WooCommerce › Settings › Advanced › REST API" in error.hint
+
+
+@pytest.mark.parametrize("strip", [False, True], ids=["header-arrives", "header-stripped"])
+async def test_an_unknown_key_over_https_never_sends_the_secret_in_a_query_string(
+    strip: bool,
+) -> None:
+    """WooCommerce answers an unknown key like no credentials (cannot_view), as when the host
+    strips the header; the probes use a wrong secret, so the real one stays out of URLs."""
+    sandbox = WooSandbox(strip_authorization=strip)
+    unknown = "ck_" + "1" * 40
+    error = await _connect_error(sandbox.app, key=unknown)
+    assert isinstance(error, CredentialsRefused) and error.exit_code == 3
+    assert error.message == "WooCommerce does not know this consumer key."
+    assert sandbox.query_credentials, "the query-string probe was sent"
+    assert all(secret != DEMO_CONSUMER_SECRET for _key, secret in sandbox.query_credentials)
+    assert len([c for c in sandbox.calls if c.path == PRODUCTS]) == 3  # request + 2 probes
+
+
+async def test_a_stripped_header_is_proven_then_the_merchant_is_told() -> None:
+    sandbox = WooSandbox(strip_authorization=True)
+    async with _client(sandbox.app) as client:
+        details = await client.connect()
+    assert details["auth_mode"] == "query"
+    assert "strips the Authorization header" in details["auth_notice"]
+    assert "URL" in details["auth_notice"]
+    secrets_sent = [secret for _key, secret in sandbox.query_credentials]
+    assert secrets_sent[0] != DEMO_CONSUMER_SECRET, "the probe carries a wrong secret"
+    assert secrets_sent[1:] and set(secrets_sent[1:]) == {DEMO_CONSUMER_SECRET}
+
+
+async def test_a_wrong_secret_behind_a_stripping_host_is_named() -> None:
+    sandbox = WooSandbox(strip_authorization=True)
+    error = await _connect_error(sandbox.app, secret="cs_" + "2" * 40)
+    assert isinstance(error, CredentialsRefused)
+    assert error.message.startswith("The consumer secret does not match this key")
+
+
+async def test_cannot_view_with_the_header_arriving_is_about_the_role() -> None:
+    """A Customer's key: Basic arrives (a wrong secret is named), the user may not list
+    products. No query-string request at all."""
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.url.path == "/wp-json/":
+            return httpx.Response(200, json={"name": "Shop", "namespaces": ["wc/v3"]})
+        header = request.headers.get("authorization", "")
+        expected = "Basic " + base64.b64encode(
+            f"{DEMO_CONSUMER_KEY}:{DEMO_CONSUMER_SECRET}".encode()
+        ).decode()
+        if header == expected:
+            return httpx.Response(
+                401,
+                json={"code": "woocommerce_rest_cannot_view", "message": "Sorry, you cannot "
+                      "list resources.", "data": {"status": 401}},
+            )  # fmt: skip
+        return httpx.Response(
+            401,
+            json={"code": "woocommerce_rest_authentication_error",
+                  "message": "Consumer secret is invalid.", "data": {"status": 401}},
+        )  # fmt: skip
+
+    client = WooClient(
+        url=HTTPS,
+        consumer_key=Secret(DEMO_CONSUMER_KEY),
+        consumer_secret=Secret(DEMO_CONSUMER_SECRET),
+        transport=httpx.MockTransport(answer),
+    )
+    async with client:
+        with pytest.raises(CredentialsRefused) as caught:
+            await client.connect()
+    assert "Administrator or Shop manager" in caught.value.hint
+    assert client.auth_mode == "basic" and client.auth_notice is None
+    assert not any("consumer_secret" in str(r.url) for r in seen)
 
 
 @pytest.mark.parametrize("url", [HTTPS, HTTP])

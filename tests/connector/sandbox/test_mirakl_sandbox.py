@@ -442,3 +442,20 @@ def test_urls_for_a_served_sandbox() -> None:
         "auth_url": "http://127.0.0.1:8001/oauth/token",
         "api_url": "http://127.0.0.1:8001/api",
     }
+
+
+async def test_the_echo_mode_answers_400_with_the_raw_form() -> None:
+    """A proxy or WAF in front of the token endpoint: the posted form comes back in `error`."""
+    sandbox = MiraklSandbox(interval=0, echo_token_form=True)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox.app), base_url=BASE
+    ) as http:
+        response = await _token(http)
+        sandbox.echo_token_form = False
+        normal = await _token(http)
+    assert response.status_code == 400
+    body = response.json()
+    assert f"client_secret={DEMO_CLIENT_SECRET}" in body["error"]
+    assert "grant_type=client_credentials" in body["error"]
+    assert [c.status for c in sandbox.calls_of("token")] == [400, 200]
+    assert normal.status_code == 200 and "access_token" in normal.json()

@@ -345,22 +345,52 @@ async def test_without_credentials_woocommerce_says_cannot_view(sandbox_http: An
     }
 
 
-@pytest.mark.parametrize(
-    ("auth", "message"),
-    [
-        (("ck_" + "0" * 40, DEMO_CONSUMER_SECRET), "Consumer key is invalid."),
-        ((DEMO_CONSUMER_KEY, "cs_" + "0" * 40), "Consumer secret is invalid."),
-    ],
-)
-async def test_basic_auth_refusals(sandbox_http: Any, auth: tuple[str, str], message: str) -> None:
+async def test_a_wrong_secret_with_a_known_key_is_refused_by_name(sandbox_http: Any) -> None:
     _, http = sandbox_http
+    auth = (DEMO_CONSUMER_KEY, "cs_" + "0" * 40)
     for response in (
         await http.get(PRODUCTS, auth=auth),
         await http.get(PRODUCTS, params={"consumer_key": auth[0], "consumer_secret": auth[1]}),
     ):
         assert response.status_code == 401
         assert response.json()["code"] == "woocommerce_rest_authentication_error"
-        assert response.json()["message"] == message
+        assert response.json()["message"] == "Consumer secret is invalid."
+
+
+async def test_an_unknown_key_over_https_is_no_credentials_at_all(sandbox_http: Any) -> None:
+    """As a real store: not "Consumer key is invalid." but the anonymous answer, the same as
+    when the host strips the Authorization header (shared/WOOCOMMERCE-FACTS.md)."""
+    sandbox, http = sandbox_http
+    auth = ("ck_" + "0" * 40, DEMO_CONSUMER_SECRET)
+    for response in (
+        await http.get(PRODUCTS, auth=auth),
+        await http.get(PRODUCTS, params={"consumer_key": auth[0], "consumer_secret": auth[1]}),
+        await http.post(f"{PRODUCTS}/batch", json={}, auth=auth),
+    ):
+        assert response.status_code == 401
+        assert response.json()["code"] in (
+            "woocommerce_rest_cannot_view",
+            "woocommerce_rest_cannot_batch",
+        )
+    assert sandbox.query_credentials == [auth], "the query-string request is on record"
+
+
+async def test_an_unknown_key_over_oauth_is_named(sandbox_http: Any) -> None:
+    """Over OAuth 1.0a WooCommerce does say "Consumer key is invalid."."""
+    _, http = sandbox_http
+    client = oauth1.Client(
+        "ck_" + "0" * 40,
+        client_secret=DEMO_CONSUMER_SECRET,
+        signature_method=oauth1.SIGNATURE_HMAC_SHA256,
+        signature_type=oauth1.SIGNATURE_TYPE_QUERY,
+    )
+    signed, _, _ = client.sign("http://shop.test" + PRODUCTS)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=WooSandbox().app), base_url="http://shop.test"
+    ) as plain:
+        response = await plain.get(signed)
+    assert response.status_code == 401
+    assert response.json()["message"] == "Consumer key is invalid."
 
 
 async def test_query_string_credentials_work_over_https(sandbox_http: Any) -> None:
@@ -476,4 +506,4 @@ async def test_basic_auth_with_a_malformed_header_is_no_credentials(sandbox_http
     header = "Basic " + base64.b64encode(b"no-colon-here").decode()
     response = await http.get(PRODUCTS, headers={"Authorization": header})
     assert response.status_code == 401
-    assert response.json()["code"] == "woocommerce_rest_authentication_error"
+    assert response.json()["code"] == "woocommerce_rest_cannot_view"

@@ -98,3 +98,88 @@ async def test_a_secret_pasted_into_the_url_is_not_repeated(
         )
     assert DEMO_CONSUMER_SECRET not in caught.value.one_line()
     assert not mirakl_woo_home.exists()
+
+
+async def test_another_store_cannot_take_over_the_ledger(mirakl_woo_home: Path) -> None:
+    from connector.services.sync import run_sync
+
+    world = make_world(mirakl_woo_home)
+    await world.connect()
+    await run_sync(world.engine)
+    calls = len(world.woo.calls)
+    with pytest.raises(UsageError, match="Another WooCommerce store") as caught:
+        await onboarding.connect_woocommerce(
+            world.engine,
+            "https://other-shop.test",
+            Secret(DEMO_CONSUMER_KEY),
+            Secret(DEMO_CONSUMER_SECRET),
+        )
+    assert caught.value.exit_code == 2 and STORE_URL in caught.value.message
+    assert "Disconnect first" in caught.value.hint
+    assert len(world.woo.calls) == calls  # refused before anything left
+    assert status(world.engine)["woocommerce"]["url"] == STORE_URL
+    # the same store, written another way, with its keys again: fine
+    await onboarding.connect_woocommerce(
+        world.engine, "HTTPS://Shop.Test/", Secret(DEMO_CONSUMER_KEY), Secret(DEMO_CONSUMER_SECRET)
+    )
+    assert status(world.engine)["woocommerce"]["url"] == STORE_URL
+
+
+@pytest.mark.parametrize("path", ["/shop", ":8443"])
+async def test_a_path_or_port_makes_another_store(mirakl_woo_home: Path, path: str) -> None:
+    from connector.services.sync import run_sync
+
+    world = make_world(mirakl_woo_home)
+    await world.connect()
+    await run_sync(world.engine)
+    with pytest.raises(UsageError, match="Another WooCommerce store"):
+        await onboarding.connect_woocommerce(
+            world.engine,
+            STORE_URL + path,
+            Secret(DEMO_CONSUMER_KEY),
+            Secret(DEMO_CONSUMER_SECRET),
+        )
+
+
+async def test_another_store_is_fine_while_the_ledger_is_empty(mirakl_woo_home: Path) -> None:
+    world = make_world(mirakl_woo_home)
+    await world.connect()
+    await onboarding.connect_woocommerce(
+        world.engine,
+        "https://other-shop.test",
+        Secret(DEMO_CONSUMER_KEY),
+        Secret(DEMO_CONSUMER_SECRET),
+    )
+    assert status(world.engine)["woocommerce"]["url"] == "https://other-shop.test"
+
+
+async def test_accounts_whose_secrets_vanished_need_authorizing_again(
+    mirakl_woo_home: Path,
+) -> None:
+    world = make_world(mirakl_woo_home)
+    await world.connect(sync_on=False)
+    data = status(world.engine)
+    assert data["mirakl"]["needs_authorization"] is False
+    assert data["woocommerce"]["needs_authorization"] is False
+    world.engine.settings.secrets_path.unlink()
+    data = status(world.engine)
+    assert data["mirakl"]["needs_authorization"] is True
+    assert data["woocommerce"]["needs_authorization"] is True
+    assert data["mirakl"]["client_id"] == DEMO_CLIENT_ID  # still shown, as needing it
+    await onboarding.connect_mirakl(world.engine, DEMO_CLIENT_ID, Secret(DEMO_CLIENT_SECRET))
+    data = status(world.engine)
+    assert data["mirakl"]["needs_authorization"] is False
+    assert data["woocommerce"]["needs_authorization"] is True
+
+
+async def test_a_damaged_secrets_file_shows_as_needing_authorization(
+    mirakl_woo_home: Path,
+) -> None:
+    world = make_world(mirakl_woo_home)
+    await world.connect(sync_on=False)
+    world.engine.settings.secrets_path.write_text("{damaged")
+    data = status(world.engine)
+    assert data["mirakl"]["needs_authorization"] is True
+    assert any("damaged" in warning for warning in data["warnings"])
+    await onboarding.connect_mirakl(world.engine, DEMO_CLIENT_ID, Secret(DEMO_CLIENT_SECRET))
+    assert status(world.engine)["mirakl"]["needs_authorization"] is False

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.widgets import Button, Checkbox, Input, RadioSet, Static, Switch
 
-from connector.services.sync import load_options
-from tests.sandboxes import World
+from connector.services import disconnect
+from connector.services.sync import load_options, run_sync
+from tests.sandboxes import World, make_world
 from tests.tui.conftest import SIZE, connect, settle
 from tui.app import MiraklWooApp
+from tui.screens.disconnect_modal import option_texts
 from tui.screens.overview import OverviewScreen
 from tui.screens.product_settings import ProductSettingsScreen
 from tui.widgets.job_progress import JobProgress
@@ -163,3 +167,33 @@ async def test_a_failing_sync_is_reported_and_the_app_goes_on(connected: World) 
         await pilot.press("s")  # and it can run again
         await settle(pilot)
         assert connected.engine.store.ledger_counts()["pushed"] > 0
+
+
+async def test_taking_over_the_sellers_own_products_is_an_opt_in(
+    connected: World, tmp_path: Path
+) -> None:
+    reference = make_world(tmp_path / "reference", catalog_size=50, interval=0.05)
+    await reference.connect()
+    await run_sync(reference.engine)
+    clashing = sorted(reference.mirakl.products)[:2]
+    reference.engine.close()
+    connected.mirakl.seed({"id": i, "quantities": [{"available_quantity": 7}]} for i in clashing)
+    app = MiraklWooApp(connected.engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")  # off by default: left alone
+        await settle(pilot)
+        assert "2 skipped: already on Mirakl Connect" in text(app, "#products")
+        assert connected.engine.store.ledger_row(clashing[0]) is None
+        await pilot.press("p")
+        app.screen.query_one("#take-over", Checkbox).focus()
+        await pilot.press("space", "ctrl+s")
+        assert load_options(connected.engine).take_over_existing is True
+        await pilot.press("o", "s")
+        await settle(pilot)
+        assert "2 taken over" in text(app, "#products")
+        assert connected.engine.store.ledger_row(clashing[0]).origin == "taken_over"
+    plan = disconnect.plan(connected.engine)
+    detail, explanation = option_texts("delete", plan)
+    assert plan.taken_over == 2
+    assert "2 products that were there before the connector" in explanation
+    assert "not deleted" in explanation

@@ -64,6 +64,11 @@ def option_texts(option: str, plan: DisconnectPlan) -> tuple[str, str]:
     detail = f"{count}, {format_duration(plan.eta(option))}"
     if option == "deactivate":
         return detail, "Quantities set to 0 on Mirakl Connect; the products stay."
+    if plan.taken_over:
+        return detail, (
+            f"Removed from Mirakl Connect, except the {products(plan.taken_over)} that were "
+            "there before the connector: those are set to 0, not deleted."
+        )
     return detail, "Removed from Mirakl Connect; your other products there stay."
 
 

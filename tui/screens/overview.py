@@ -68,6 +68,8 @@ def accounts_text(current: dict[str, Any]) -> str:
 def products_text(current: dict[str, Any], skipped_reasons: dict[str, int]) -> str:
     counts: dict[str, int] = dict(current.get("products") or {})
     counts.pop("linked", None)
+    counts.pop("already_on_mirakl", None)  # said by its skip reason below
+    taken_over = counts.pop("taken_over", 0)
     shown = [f"{counts.pop(state, 0):,} {label}" for state, label in STATE_LABELS.items()]
     shown += [f"{n:,} {state.replace('_', ' ')}" for state, n in sorted(counts.items())]
     lines = [
@@ -75,6 +77,8 @@ def products_text(current: dict[str, Any], skipped_reasons: dict[str, int]) -> s
         _row("Products", " · ".join(shown[:3])),
         _row("", " · ".join(shown[3:])),
     ]
+    if taken_over:
+        lines.append(_row("", f"  {taken_over:,} taken over: were on Mirakl Connect before"))
     for reason, count in list(skipped_reasons.items())[:5]:
         lines.append(_row("", f"  {count:,} skipped: {reason}"))
     return "\n".join(lines)

@@ -41,6 +41,11 @@ if TYPE_CHECKING:
 
 SYNC_ON = "On: each sync pushes products."
 SYNC_OFF = "Off: nothing is pushed."
+TAKE_OVER = "Take them over: update them from WooCommerce"
+TAKE_OVER_NOTE = (
+    "Unticked, they are left alone. Taken over, they are updated by each sync and, on "
+    "disconnect, set to 0 but never deleted."
+)
 
 
 class ProductSettingsScreen(KeptScreen):
@@ -101,6 +106,13 @@ class ProductSettingsScreen(KeptScreen):
                 yield Input(
                     options.locale, placeholder="the store's language, or e.g. en_US", id="locale"
                 )
+            yield Static(
+                "Products with the same SKU already on Mirakl Connect, made there by you, "
+                "not by the connector:",
+                classes="subheading",
+            )
+            yield MarkedCheckbox(TAKE_OVER, options.take_over_existing, id="take-over")
+            yield Static(TAKE_OVER_NOTE, classes="note", markup=False)
             with Horizontal(classes="actions"):
                 yield Button("Save settings", id="save", variant="primary")
                 yield Button("Sync Product", id="sync-now")
@@ -132,6 +144,7 @@ class ProductSettingsScreen(KeptScreen):
             self.query_one(f"#price-{options.price_mode}", RadioButton).value = True
             self.query_one("#warehouse", Input).value = options.warehouse_code
             self.query_one("#locale", Input).value = options.locale
+            self.query_one("#take-over", Checkbox).value = options.take_over_existing
 
     def refresh_state(self) -> None:
         """Enable "Sync Product" unless a sync runs, here or in another process (the App
@@ -156,6 +169,7 @@ class ProductSettingsScreen(KeptScreen):
             price_mode=price_mode,  # type: ignore[arg-type]
             warehouse_code=self.query_one("#warehouse", Input).value,
             locale=self.query_one("#locale", Input).value,
+            take_over_existing=self.query_one("#take-over", Checkbox).value,
         )
 
     def _say(self, error: str = "", saved: str = "") -> None:

@@ -146,6 +146,26 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
         metavar="CODE",
         help="how it fails: an HTTP status (401, 404, 503...), or 0 to drop the connection",
     )
+    sandbox.add_argument(
+        "--mirakl-hold-reply",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="Mirakl applies each product call, then holds its answer this long "
+        "(kill the connector meanwhile to try the crash window)",
+    )
+    sandbox.add_argument(
+        "--mirakl-echo-token-form",
+        action="store_true",
+        help="a refused token request echoes the posted form, as some proxies do",
+    )
+    sandbox.add_argument(
+        "--seller-products",
+        type=int,
+        default=0,
+        metavar="N",
+        help="the seller's own Mirakl Connect products, half of them sharing a store SKU",
+    )
 
     connect = sub.add_parser("connect", help="authorize an account")
     which = connect.add_subparsers(dest="system", required=True, parser_class=_Parser)
@@ -525,6 +545,23 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         engine.close()
 
 
+def sellers_own_products(servers: Any, count: int) -> list[dict[str, Any]]:
+    """`count` products the seller made on Mirakl Connect: half with the SKU of a published
+    store product (the connector must leave them alone), half with ids of their own."""
+    clashing = []
+    for product in servers.woo.catalog.iter_products(status="publish"):
+        if len(clashing) >= count // 2:
+            break
+        if product.get("sku") and product.get("type") == "simple":
+            clashing.append(product["sku"])
+    ids = clashing + [f"seller-own-{n}" for n in range(count - len(clashing))]
+    return [
+        {"id": i, "title": {"en_US": "Made on Mirakl Connect"},
+         "quantities": [{"available_quantity": 5}]}
+        for i in ids
+    ]  # fmt: skip
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from connector.sandbox.faults import Faults
     from connector.sandbox.server import SandboxServers
@@ -537,6 +574,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         raise UsageError("--woo-fail-from must be 1 or more.")
     if args.woo_fail_status != 0 and not 400 <= args.woo_fail_status <= 599:
         raise UsageError("--woo-fail-status must be an HTTP error status (400-599), or 0.")
+    if args.mirakl_hold_reply < 0 or args.seller_products < 0:
+        raise UsageError("--mirakl-hold-reply and --seller-products must be 0 or more.")
     woo_faults = Faults(
         latency=args.woo_latency,
         fail_from=args.woo_fail_from,
@@ -549,7 +588,10 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         mirakl_port=args.mirakl_port,
         woo_port=args.woo_port,
         woo_faults=woo_faults,
+        mirakl_faults=Faults(hold_reply=args.mirakl_hold_reply, only_paths=("/api/products",)),
     )
+    servers.mirakl.echo_token_form = args.mirakl_echo_token_form
+    servers.mirakl.seed(sellers_own_products(servers, args.seller_products))
 
     import time
 
@@ -566,6 +608,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         print(f"  WooCommerce store URL     {servers.woo_url}  ({args.catalog_size} products)")
         print(f"  consumer key              {creds['woo_consumer_key']}")
         print(f"  consumer secret           {creds['woo_consumer_secret']}")
+        if args.seller_products:
+            print(f"  seller's own products     {args.seller_products} on Mirakl Connect")
         print("Point the connector at them with:")
         for name, value in servers.env().items():
             print(f"  export {name}={value}")

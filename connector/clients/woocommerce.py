@@ -31,7 +31,7 @@ from tenacity import (
 )
 
 from connector import redact
-from connector.clients.http import TIMEOUT, make_client
+from connector.clients.http import TIMEOUT, make_client, safe_url
 from connector.errors import (
     ConnectorError,
     CredentialsRefused,
@@ -606,6 +606,8 @@ class WooClient:
         )
 
     def _checked_json(self, response: httpx.Response) -> Any:
+        if response.is_redirect:
+            raise self._moved(response)
         data = self._json(response, stage="api")
         if response.is_success:
             return data
@@ -662,6 +664,19 @@ class WooClient:
         return RemoteUnavailable(
             f"{self.url} is not a WordPress site (no REST API at /wp-json/).",
             f"Check the URL: it is the address of the shop's home page, {_URL_EXAMPLE}.",
+        )
+
+    def _moved(self, response: httpx.Response) -> RemoteUnavailable:
+        """The API answered a redirect: WordPress does so when its permalinks were switched
+        (to plain ones, /wp-json/... then redirects) or the site moved."""
+        target = response.headers.get("location", "")
+        where = safe_url(response.url.join(target)).split("?")[0] if target else "elsewhere"
+        return RemoteUnavailable(
+            f"The store's REST API moved: {response.url.path} now redirects to {where} "
+            "(WordPress permalinks changed, or the site moved).",
+            "Connect the store again (mirakl-woo connect woocommerce, or Account in the app) "
+            "so the connector finds its API at the new address.",
+            code="moved",
         )
 
     def _woocommerce_inactive(self) -> RemoteUnavailable:

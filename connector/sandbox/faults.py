@@ -93,7 +93,9 @@ class FaultMiddleware:
         if faults.fail_from is not None and faults.seen >= faults.fail_from:
             if faults.fail_status == 0:
                 await _drop(send)
-            body = faults.fail_body or {"code": "UNAVAILABLE", "message": "Injected fault"}
+            body = faults.fail_body
+            if body is None and not 300 <= faults.fail_status < 400:  # a redirect has none
+                body = {"code": "UNAVAILABLE", "message": "Injected fault"}
             await _answer(send, faults.fail_status, body, faults.fail_headers)
             return
         if faults.should_fail():
@@ -128,8 +130,10 @@ class FaultMiddleware:
             await send(message)
 
 
-async def _answer(send: Any, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
-    raw = json.dumps(body).encode()
+async def _answer(
+    send: Any, status: int, body: dict[str, Any] | None, headers: dict[str, str]
+) -> None:
+    raw = b"" if body is None else json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",

@@ -332,6 +332,66 @@ def test_the_sandbox_refuses_a_negative_store_latency(tmp_path: Path, servers) -
     assert "--woo-latency" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [["--woo-fail-status", "200"], ["--woo-fail-from", "0"], ["--mirakl-hold-reply", "-2"],
+     ["--seller-products", "-1"]],
+)  # fmt: skip
+def test_the_sandbox_refuses_a_bad_fault(tmp_path: Path, servers, bad: list[str]) -> None:
+    result = run(cli_env(tmp_path / "home", servers), "sandbox", *bad)
+    assert result.returncode == 2 and len(result.stderr.splitlines()) == 1, result.stderr
+    assert bad[0] in result.stderr
+
+
+def test_the_sandbox_command_serves_a_seller_with_products_of_their_own(tmp_path: Path) -> None:
+    """`mirakl-woo sandbox` as a person trying the ownership rule by hand would run it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MIRAKL_WOO_")}
+    env["MIRAKL_WOO_HOME"] = str(tmp_path / "home")
+    sandbox = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "sandbox", "--catalog-size", "60",
+         "--interval", "0.05", "--seller-products", "6"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert sandbox.stdout is not None
+        printed: list[str] = []
+        while not any("MIRAKL_WOO_MIN_INTERVAL" in line for line in printed):
+            line = sandbox.stdout.readline()
+            assert line, sandbox.stderr.read() if sandbox.stderr else "sandbox ended"
+            printed.append(line)
+        for line in printed:
+            if line.strip().startswith("export "):
+                name, _, value = line.strip().removeprefix("export ").partition("=")
+                env[name] = value
+        woo_url = next(line.split()[3] for line in printed if "WooCommerce store URL" in line)
+        assert any("seller's own products     6" in line for line in printed)
+        env["MIRAKL_WOO_CLIENT_SECRET"] = DEMO_CLIENT_SECRET
+        env["MIRAKL_WOO_CONSUMER_SECRET"] = DEMO_CONSUMER_SECRET
+        for args in (
+            ("connect", "mirakl", "--client-id", DEMO_CLIENT_ID),
+            ("connect", "woocommerce", "--url", woo_url, "--consumer-key", DEMO_CONSUMER_KEY),
+        ):
+            done = run(env, *args)
+            assert done.returncode == 0, done.stderr
+        with sqlite3.connect(tmp_path / "home" / "mirakl-woo.sqlite3") as db:
+            db.execute(
+                "INSERT OR REPLACE INTO settings VALUES ('product_options', ?)",
+                (json.dumps({"sync_products": True}),),
+            )
+        synced = run(env, "sync", "--json")
+        assert synced.returncode == 0, synced.stderr
+        report = json.loads(synced.stdout)
+        not_ours = "already on Mirakl Connect, not created by the connector"
+        assert report["skipped_reasons"][not_ours] == 3
+        shown = run(env, "status")
+        assert "3 already on Mirakl Connect, not created by the connector: left alone" in (
+            " ".join(shown.stdout.split())
+        )
+    finally:
+        sandbox.terminate()
+        sandbox.wait(10)
+
+
 # --- argparse never repeats a value (issue 9, item 5) -------------------------------------
 
 SECRETS = [

@@ -146,6 +146,7 @@ SYNC_POINTS: dict[str, Callable[[Bench], Callable[[], bool]]] = {
     "inventory page applied, answer held": lambda b: hold_nth(b.mirakl, "GET", 1),
     "reading the store, 3rd request": lambda b: grown_by(lambda: b.woo.seen, 3),
     "reading the store, 12th request": lambda b: grown_by(lambda: b.woo.seen, 12),
+    "reading the store, 20th request": lambda b: grown_by(lambda: b.woo.seen, 20),
     "batch 1 applied, answer held": lambda b: hold_nth(b.mirakl, "POST", 1),
     "batch 2 applied, answer held": lambda b: hold_nth(b.mirakl, "POST", 2),
     "batch 1 answered": lambda b: grown_by(lambda: b.accepted("upsert"), 1),
@@ -212,3 +213,44 @@ def test_kill_during_deactivate_then_the_same_command(bench: Bench, nth: int) ->
     for mirakl_id in ours:
         quantities = bench.products()[mirakl_id]["quantities"]
         assert all(q["available_quantity"] == 0 for q in quantities), mirakl_id
+
+
+def test_killed_again_while_resuming_then_the_same_command(bench: Bench) -> None:
+    """Two kills in a row, each inside the window after Mirakl applied a batch."""
+    bench.kill_when(("sync",), hold_nth(bench.mirakl, "POST", 1))
+    bench.kill_when(("sync",), hold_nth(bench.mirakl, "POST", 1))
+    finish_and_check_sync(bench)
+    check_disconnected(bench, bench.run(*DELETE))
+    assert set(bench.products()) == set(bench.theirs)
+
+
+@pytest.mark.parametrize("second", ["jobs resume", "disconnect"])
+def test_kill_during_disconnect_then_again_while_it_resumes(bench: Bench, second: str) -> None:
+    finish_and_check_sync(bench)
+    bench.kill_when(DELETE, hold_nth(bench.mirakl, "DELETE", 1))
+    again = ("jobs", "resume") if second == "jobs resume" else DELETE
+    bench.kill_when(again, hold_nth(bench.mirakl, "DELETE", 1))
+    check_disconnected(bench, bench.run("jobs", "resume"))
+    assert set(bench.products()) == set(bench.theirs)
+
+
+def test_kill_during_deactivate_after_an_answer_then_the_same_command(bench: Bench) -> None:
+    finish_and_check_sync(bench)
+    ours = set(bench.products()) - set(bench.theirs)
+    bench.kill_when(DEACTIVATE, grown_by(lambda: bench.accepted("upsert"), 1))
+    check_disconnected(bench, bench.run(*DEACTIVATE))
+    assert set(bench.products()) == ours | set(bench.theirs)
+    assert all(
+        q["available_quantity"] == 0 for i in ours for q in bench.products()[i]["quantities"]
+    )
+
+
+def test_kill_while_the_seller_catalog_is_read_page_two(bench: Bench) -> None:
+    """A seller with more than one page of their own products: killed on the second page."""
+    many = [{"id": f"seller-bulk-{n:04d}"} for n in range(1200)]
+    bench.servers.mirakl.seed(many)
+    bench.theirs.update(copy.deepcopy({p["id"]: bench.products()[p["id"]] for p in many}))
+    bench.kill_when(("sync",), hold_nth(bench.mirakl, "GET", 2))
+    finish_and_check_sync(bench)
+    check_disconnected(bench, bench.run(*DELETE))
+    assert set(bench.products()) == set(bench.theirs)

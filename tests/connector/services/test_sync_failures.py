@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.errors import ConnectorError, CredentialsRefused, RemoteUnavailable
+from connector.errors import CredentialsRefused, RemoteUnavailable
 from connector.jobs import is_runner_active
 from connector.services.sync import run_sync
 from tests.sandboxes import make_world
@@ -19,14 +19,13 @@ REVOKED = {
     "message": "Sorry, you cannot list resources.",
     "data": {"status": 401},
 }
-MOVED = {"code": "moved", "message": "Moved Permanently"}
 
 STORE_FAILURES = [
     pytest.param(404, NO_ROUTE, {}, RemoteUnavailable, id="woocommerce deactivated"),
     pytest.param(401, REVOKED, {}, CredentialsRefused, id="key revoked"),
     pytest.param(
-        301, MOVED, {"Location": "https://shop.test/wp-json/wc/v3/products/"},
-        ConnectorError, id="permalinks switched",
+        301, None, {"Location": "https://shop.test/wp-json/wc/v3/products/?per_page=100"},
+        RemoteUnavailable, id="permalinks switched",  # as WordPress answers: no body
     ),
     pytest.param(0, None, {}, RemoteUnavailable, id="store gone"),
     pytest.param(503, None, {}, RemoteUnavailable, id="store down"),
@@ -83,3 +82,17 @@ async def test_no_task_is_left_failing_after_the_pass(mirakl_woo_home: Path) -> 
     gc.collect()
     await asyncio.sleep(0)
     assert unobserved == []
+
+
+async def test_permalinks_switched_mid_read_says_so_and_how_to_fix(mirakl_woo_home: Path) -> None:
+    world = make_world(mirakl_woo_home, catalog_size=300)
+    await world.connect()
+    faults = world.woo_faults
+    faults.fail_status, faults.fail_body = 301, None
+    faults.fail_headers = {"Location": "https://shop.test/wp-json/wc/v3/products/?per_page=100"}
+    faults.fail_from = faults.seen + 2
+    with pytest.raises(RemoteUnavailable) as raised:
+        await asyncio.wait_for(run_sync(world.engine), timeout=60)
+    line = raised.value.one_line()
+    assert "permalinks" in line and "Connect the store again" in line
+    assert "per_page" not in line  # where it points, not the query it carried

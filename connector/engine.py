@@ -81,6 +81,11 @@ class Engine:
             self._store = store
         return self._store
 
+    @property
+    def is_open(self) -> bool:
+        """True when this process has the database open (it made or read it)."""
+        return self._store is not None
+
     def peek_store(self) -> Store | None:
         """The store if the data folder holds one; never creates it."""
         if not self.exists:

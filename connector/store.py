@@ -173,6 +173,11 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def data_version(self) -> int:
+        """A number that changes when another connection (another process) commits; our own
+        commits leave it as it is. One cheap pragma, for polling."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
     @property
     def schema_version(self) -> int:
         return self._db.execute("PRAGMA user_version").fetchone()[0]

@@ -45,6 +45,17 @@ class World:
         if sync_on:
             save_options(self.engine, ProductOptions(sync_products=True))
 
+    def another_engine(self) -> Engine:
+        """An engine on the same data folder and sandboxes with a connection of its own: what
+        another mirakl-woo process (a CLI command, a runner) is to this one."""
+        engine = self.engine
+        return Engine(
+            engine.settings,
+            mirakl_transport=httpx.ASGITransport(app=self.mirakl.app),
+            woo_transport=httpx.ASGITransport(app=self.woo.app),
+            client_options=FAST_CLIENTS,
+        )
+
 
 def make_world(
     home: Path, *, catalog_size: int = 60, interval: float = 0.02, seed: int = 1

@@ -27,6 +27,7 @@ from connector.events import Activity, Event, Finished, Progress, Waiting
 from connector.services.background import open_job, spawn_runner
 from connector.services.status import accounts, status
 from tui import styles_cache_fix
+from tui.folder_watch import FolderWatch
 from tui.messages import AccountsChanged, Disconnected
 from tui.screens.overview import OverviewScreen
 from tui.widgets.header import AccountsHeader, accounts_line
@@ -47,6 +48,11 @@ JOB_GROUPS = ("sync", "disconnect")
 SYNC_TITLE = "Sync: WooCommerce → Mirakl Connect"
 # Activity lines kept for a screen that opens while a sync runs.
 _REPLAY_LINES = 200
+
+ELSEWHERE_DISCONNECT = (
+    "Another mirakl-woo process disconnected both accounts and deleted the connector's data "
+    "folder. Its receipt is in that process's output."
+)
 
 NAVIGATION = ("overview", "product_settings", "account", "sync", "disconnect")
 #: Middle-aged collections between two full ones while the app runs (Python's default: 10).
@@ -141,6 +147,7 @@ class MiraklWooApp(App[None]):
         # A job another process runs (a runner this app started, or someone else's).
         self.job_watch: JournalWatch | None = None
         self.poll_interval = 0.5
+        self.follow_interval = 0.3  # how often the data folder is asked what others did
         self._watch_timer: Timer | None = None
         self.watched_events: list[Event] = []  # the watched disconnect, for a screen opened later
         self.handing_off: str | None = None  # the kind of job being handed to a runner
@@ -156,6 +163,34 @@ class MiraklWooApp(App[None]):
         with suppress(NotImplementedError, RuntimeError):  # no signals on some platforms
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.on_sighup)
         self.route()
+        self.folder_watch = FolderWatch(self.engine)
+        self.set_interval(self.follow_interval, self._follow_folder)
+
+    def _follow_folder(self) -> None:
+        """Show what another process did to the data folder: a disconnect finished, an
+        account authorized, a job started, a sync done."""
+        try:
+            change = self.folder_watch.poll()
+        except OSError as error:  # a folder we may no longer enter: the next poll tells
+            log.info("data folder poll failed: %s", error)
+            return
+        busy = self.handing_off is not None or self.own_job() is not None
+        if change is None or busy or self.job_watch is not None or self._navigation_locked():
+            return  # nothing new, or a job of ours (or one being watched) says it itself
+        if change == "gone":
+            from connector.redact import setup_logging
+
+            self.engine.close()
+            setup_logging(None)  # our log file went with the folder
+            self.post_message(Disconnected(ELSEWHERE_DISCONNECT))
+            return
+        if self.notice_background_job() is not None:
+            return  # its progress is shown now
+        if change == "appeared" or accounts_line(accounts(self.engine)) != self.sub_title:
+            self.route()
+            return
+        self.refresh_job_info()
+        self._refresh_screen()
 
     def on_ready(self) -> None:
         """The first frame is on the terminal: now add what it did not need."""

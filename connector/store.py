@@ -528,6 +528,30 @@ class Store:
                 "UPDATE jobs SET done = ?, updated_at = ? WHERE id = ?", (done, now_iso(), job_id)
             )
 
+    def requeue_job_items(self, job_id: int, *, deleted_origin: str | None) -> tuple[int, int]:
+        """A disconnect called off part-way: every product it set to 0 or deleted (or may
+        have: sent, never answered) is pushed again by the next sync (state `waiting`, no
+        hash). Products of `deleted_origin` it deleted are no longer on Mirakl Connect;
+        those whose delete was sent but not answered possibly are. Returns how many go back:
+        (changed for sure, maybe changed)."""
+        items = "SELECT mirakl_id FROM job_items WHERE job_id = ? AND state = ?"
+        counts: list[int] = []
+        with self.transaction() as db:
+            for state, possibly in (("done", 0), ("sent", 1)):
+                if deleted_origin is not None:
+                    db.execute(
+                        f"""UPDATE ledger SET on_mirakl = 0, possibly = ?
+                            WHERE origin = ? AND on_mirakl = 1 AND mirakl_id IN ({items})""",
+                        (possibly, deleted_origin, job_id, state),
+                    )
+                cursor = db.execute(
+                    f"""UPDATE ledger SET state = 'waiting', payload_hash = NULL, updated_at = ?
+                        WHERE state != 'zeroed' AND mirakl_id IN ({items})""",
+                    (now_iso(), job_id, state),
+                )
+                counts.append(cursor.rowcount)
+        return counts[0], counts[1]
+
     def job_item_count(self, job_id: int, state: str = "done") -> int:
         row = self._db.execute(
             "SELECT COUNT(*) FROM job_items WHERE job_id = ? AND state = ?", (job_id, state)

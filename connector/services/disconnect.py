@@ -7,6 +7,7 @@ the journal before the next. Nothing is wiped before the catalog step has finish
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from collections.abc import Iterator
@@ -224,6 +225,9 @@ async def _catalog_step(engine: Engine, job: Job, option: str, on_event: OnEvent
                 wait = pacer.next_wait(operation)
                 if wait > 0.05:
                     on_event(Waiting(operation, wait))
+                    # Waited here, so the intent below is written as the call leaves (the
+                    # client takes the slot): stopped while waiting, nothing was sent.
+                    await asyncio.sleep(wait)
                 ids = [row.mirakl_id for row in batch]
                 # Intent first: the journal knows this batch may be applied before it leaves.
                 store.mark_job_sent(job.id, ids)

@@ -189,9 +189,12 @@ async def test_an_unfinished_disconnect_is_offered_to_resume(mirakl_woo_home: Pa
             f"A disconnect (Deactivate Products) stopped at 1,000 of "
             f"{len(ids):,} products."
         )
-        # A different option cannot start over it: Disconnect is greyed out.
-        assert screen.check_action("disconnect", ()) is None
+        # A different option cannot start over it: `d` says to resume or cancel it first.
         assert app.focused is screen.query_one("#resume", Button)
+        screen.action_disconnect()
+        await pilot.pause()
+        assert not isinstance(app.screen, DisconnectModal)
+        assert any("resume it, or cancel it" in n.message for n in app._notifications)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, AuthorizeMiraklScreen)
@@ -223,3 +226,51 @@ async def test_the_command_palette_opens_the_modal(mirakl_woo_home: Path) -> Non
         await pilot.pause()
         account(app)
     assert status(world.engine)["job"] is None
+
+
+async def test_a_disconnect_stopped_mid_way_can_be_cancelled_to_stay_connected(
+    mirakl_woo_home: Path,
+) -> None:
+    """An SSH drop or an outage mid-way must not force the merchant to delist everything:
+    Cancel keeps both accounts, the next sync puts the deleted products back, and another
+    option can be chosen."""
+    world = await synced_world(mirakl_woo_home, catalog_size=900, interval=0.15)
+    ids = connector_ids(world)
+    before = products_snapshot(world)
+    app = MiraklWooApp(world.engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_account(pilot)
+        await fill_modal(pilot, "delete", "disconnect")
+        outage = asyncio.create_task(fail_after_first_batch(world))
+        await pilot.press("enter")
+        await outage
+        await settle(pilot)
+        screen = account(app)
+        assert len(world.mirakl.products) == len(before) - 1000  # the first batch went
+        world.mirakl_faults.error_rate = 0.0
+
+        await pilot.press("d")  # refused while unfinished, and says what to do
+        assert not isinstance(app.screen, DisconnectModal)
+        assert any("cancel it to stay connected" in n.message for n in app._notifications)
+        cancel = screen.query_one("#cancel-failed", Button)
+        assert cancel.display and not cancel.disabled
+        cancel.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+
+        told = [n.message for n in app._notifications if n.title == "Disconnect cancelled"]
+        assert told and "1,000 products it had deleted" in told[0] and "next sync" in told[0]
+        assert world.engine.store.open_job() is None
+        current = status(world.engine)
+        assert current["mirakl"] and current["woocommerce"]
+        assert not screen.has_class("-failed") and not screen.has_class("-pending")
+
+        await pilot.press("o", "s")  # the next sync restores what the disconnect deleted
+        await settle(pilot)
+        assert connector_ids(world) == ids
+        assert products_snapshot(world) == before
+        assert foreign_intact(world)
+
+        await pilot.press("a", "d")  # and another option may run now
+        await pilot.pause()
+        assert isinstance(app.screen, DisconnectModal)

@@ -115,6 +115,9 @@ def rows_content(rows: list[tuple[str, str]]) -> Content:
     )
 
 
+CANCEL_LABEL = "Cancel, stay connected"
+
+
 def pending_text(job: Job) -> str:
     option = OPTION_LABELS.get(str(job.params.get("option")), str(job.params.get("option")))
     if job.total:
@@ -172,7 +175,7 @@ class AccountScreen(Screen[None]):
         & > Static { margin-bottom: 1; }
     }
     AccountScreen #pending { border: round $warning; }
-    AccountScreen #pending-actions {
+    AccountScreen #pending-actions, AccountScreen #failure-actions {
         height: auto;
         & > Button { margin: 0 1 0 0; }
     }
@@ -230,9 +233,12 @@ class AccountScreen(Screen[None]):
                 with Horizontal(id="pending-actions"):
                     yield Button("Resume", id="resume", variant="warning")
                     yield Button("Resume in background", id="resume-background")
+                    yield Button(CANCEL_LABEL, id="cancel-pending", classes="cancel")
             with Vertical(id="failure"):
                 yield Static("", id="failure-text", markup=False)
-                yield Button("Retry", id="retry", variant="warning")
+                with Horizontal(id="failure-actions"):
+                    yield Button("Retry", id="retry", variant="warning")
+                    yield Button(CANCEL_LABEL, id="cancel-failed", classes="cancel")
             yield JobProgress("Disconnect", id="disconnect-progress")
             yield JobControls(id="disconnect-controls")
             mirakl = Static("", id="mirakl-panel", classes="panel")
@@ -311,6 +317,8 @@ class AccountScreen(Screen[None]):
         self.query_one("#resume", Button).disabled = self.busy
         self.query_one("#resume-background", Button).disabled = self.busy
         self.query_one("#retry", Button).disabled = self.busy
+        for button in self.query(".cancel").results(Button):
+            button.disabled = self.busy
         self.refresh_bindings()
 
     def watch_busy(self) -> None:
@@ -321,7 +329,6 @@ class AccountScreen(Screen[None]):
         if action == "disconnect" and (
             self.busy
             or not self.connected
-            or self._pending is not None
             or getattr(self.app, "sync_running", False)  # one job at a time
             or self._background_kind() is not None  # ... across processes too
         ):
@@ -340,6 +347,12 @@ class AccountScreen(Screen[None]):
             yield ("Retry disconnect", "Continue the disconnect where it stopped", self._retry)
         elif self._pending is not None and self._background_kind() is None:
             yield ("Resume disconnect", "Finish the unfinished disconnect", self._resume)
+        if self._pending is not None and self._background_kind() is None:
+            yield (
+                "Cancel the disconnect",
+                "Stay connected; what it changed is pushed again by the next sync",
+                self.cancel_disconnect,
+            )
 
     # -- disconnect ----------------------------------------------------------------------
 
@@ -356,10 +369,16 @@ class AccountScreen(Screen[None]):
             return
         if self._pending is not None and not self.busy and self._background_kind() is None:
             self.notify(
-                "A disconnect is unfinished: resume it first.", severity="warning", markup=False
+                "A disconnect is unfinished: resume it, or cancel it to stay connected "
+                "(then another option can be chosen).",
+                severity="warning",
+                markup=False,
             )
             return
         if not self.check_action("disconnect", ()):
+            return
+        if self._pending is not None:  # resumed by another process meanwhile, or cancelled
+            self.refresh_state()
             return
         from connector.services import disconnect
 
@@ -409,6 +428,30 @@ class AccountScreen(Screen[None]):
         if self._pending is not None and not self.busy and self._background_kind() is None:
             self.start_disconnect(str(self._pending.params["option"]))
 
+    @on(Button.Pressed, ".cancel")
+    def cancel_disconnect(self) -> None:
+        """Call the unfinished disconnect off: both accounts stay; what it changed on Mirakl
+        Connect goes back with the next sync."""
+        if self.busy or self._background_kind() is not None:
+            return
+        from connector.services.cancel import cancel_job
+
+        try:
+            result = cancel_job(self.engine)
+        except ConnectorError as error:
+            self.notify(error.one_line(), title="Not cancelled", severity="error", markup=False)
+            return
+        self._option = None
+        self.set_class(False, "-failed")
+        self.query_one(JobProgress).display = False
+        if result is not None:
+            self.notify("\n".join(result.lines()), title="Disconnect cancelled", markup=False)
+        refresh: Callable[[], None] | None = getattr(self.app, "refresh_job_info", None)
+        if refresh is not None:
+            refresh()
+        self.refresh_state()
+        self.query_one("#disconnect", Button).focus()
+
     @on(Button.Pressed, "#resume-background")
     async def _resume_in_background(self) -> None:
         """Resume the unfinished disconnect in a background runner (the App starts it)."""
@@ -441,7 +484,8 @@ class AccountScreen(Screen[None]):
             text = f"The disconnect failed unexpectedly: {error!r}\nThe details are in the log."
         text += (
             "\n\nNothing was deleted from this computer: both accounts stay connected and "
-            "the products already changed are recorded. Retry continues where it stopped."
+            "the products already changed are recorded. Retry continues where it stopped; "
+            "Cancel keeps you connected and the next sync puts those products back."
         )
         self.query_one("#failure-text", Static).update(text)
         self.query_one(JobProgress).flush()

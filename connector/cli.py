@@ -104,6 +104,8 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
             shown = safe_usage_message(message, self.vocabulary, self.argv)
             if message.startswith("unrecognized arguments"):
                 shown += " (secrets are read from the environment or stdin, never from arguments)"
+            if "--json" in self.argv:
+                _print_error_json("usage_error", shown, f"See `{self.prog} --help`.")
             self.exit(EXIT_USAGE, f"{self.prog}: error: {shown}; see `{self.prog} --help`.\n")
 
     parser = _Parser(
@@ -117,14 +119,35 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="open the app against local sandbox servers")
     demo.add_argument("--connected", action="store_true", help="start with both accounts set up")
-    demo.add_argument("--catalog-size", type=int, default=1500, metavar="N")
-    demo.add_argument("--interval", type=float, default=2.0, metavar="SECONDS")
+    demo.add_argument(
+        "--catalog-size", type=int, default=1500, metavar="N", help="products in the store"
+    )
+    demo.add_argument(
+        "--interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="the sandbox's pace: seconds between two calls of one product operation",
+    )
 
     sandbox = sub.add_parser("sandbox", help="run only the sandbox servers")
-    sandbox.add_argument("--catalog-size", type=int, default=1500, metavar="N")
-    sandbox.add_argument("--interval", type=float, default=None, metavar="SECONDS")
-    sandbox.add_argument("--mirakl-port", type=int, default=0)
-    sandbox.add_argument("--woo-port", type=int, default=0)
+    sandbox.add_argument(
+        "--catalog-size", type=int, default=1500, metavar="N", help="products in the store"
+    )
+    sandbox.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds between two calls of one product operation "
+        "(default: $MIRAKL_WOO_MIN_INTERVAL, else 60)",
+    )
+    sandbox.add_argument(
+        "--mirakl-port", type=int, default=0, metavar="PORT", help="default: any free port"
+    )
+    sandbox.add_argument(
+        "--woo-port", type=int, default=0, metavar="PORT", help="default: any free port"
+    )
     sandbox.add_argument(
         "--woo-latency",
         type=float,
@@ -172,23 +195,33 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
     mirakl = which.add_parser(
         "mirakl", help="Mirakl Connect (secret from $MIRAKL_WOO_CLIENT_SECRET or stdin)"
     )
-    mirakl.add_argument("--client-id", required=True)
-    mirakl.add_argument("--company-id", default=None)
+    mirakl.add_argument("--client-id", required=True, help="the API client's id")
+    mirakl.add_argument(
+        "--company-id", default=None, help="sent as the token's audience, for accounts that need it"
+    )
     woo = which.add_parser(
         "woocommerce", help="a WooCommerce store (secret from $MIRAKL_WOO_CONSUMER_SECRET or stdin)"
     )
-    woo.add_argument("--url", required=True)
+    woo.add_argument("--url", required=True, help="the store's address, e.g. https://shop.example")
     woo.add_argument(
         "--consumer-key",
         default=None,
-        help="the ck_ key; or set $MIRAKL_WOO_CONSUMER_KEY to keep it out of `ps`",
+        help="the ck_ key; or set $MIRAKL_WOO_CONSUMER_KEY to keep it out of `ps` "
+        "(asked for when missing, on a terminal)",
     )
 
-    status = sub.add_parser("status", help="accounts, sync setting, ledger counts, running job")
-    status.add_argument("--json", action="store_true")
+    status = sub.add_parser(
+        "status", help="accounts, sync setting, ledger counts, running job, schedule"
+    )
+    _json_option(status)
 
     sync = sub.add_parser("sync", help="one full sync pass WooCommerce → Mirakl Connect")
-    sync.add_argument("--json", action="store_true")
+    _json_option(sync)
+    sync.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress lines: stderr only for errors, the outcome in one line (for schedules)",
+    )
 
     disconnect = sub.add_parser("disconnect", help="end the connection (a resumable job)")
     disconnect.add_argument(
@@ -200,14 +233,69 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
     disconnect.add_argument(
         "--confirm", required=True, metavar="WORD", help="the word `disconnect`, to confirm"
     )
-    disconnect.add_argument("--json", action="store_true")
+    _json_option(disconnect)
 
     jobs = sub.add_parser("jobs", help="the running or interrupted job; `jobs resume` resumes it")
-    jobs.add_argument("action", nargs="?", choices=("show", "resume"), default="show")
-    jobs.add_argument("--json", action="store_true")
+    jobs.add_argument(
+        "action",
+        nargs="?",
+        choices=("show", "resume"),
+        default="show",
+        help="show (the default) the open job, or resume it here",
+    )
+    _json_option(jobs)
+
+    settings = sub.add_parser("settings", help="the Product Settings; `settings set` sets one")
+    _json_option(settings)
+    settings_sub = settings.add_subparsers(dest="settings_action", parser_class=_Parser)
+    setting = settings_sub.add_parser(
+        "set", help="set one Product Setting, checked as the app checks it"
+    )
+    from connector.product_options import ProductOptions
+
+    names = ", ".join(ProductOptions().to_dict())
+    setting.add_argument("name", metavar="NAME", help=f"the setting's name: {names}")
+    setting.add_argument(
+        "value",
+        metavar="VALUE",
+        help="on/off for sync_products and take_over_existing; statuses comma-separated "
+        "(publish,private,draft,pending); price_mode regular_with_sale or current",
+    )
+    _json_option(setting, suppress=True)
+
+    schedule = sub.add_parser(
+        "schedule", help="run `sync` on a schedule: a systemd user timer, or a cron line"
+    )
+    schedule_sub = schedule.add_subparsers(
+        dest="schedule_action", required=True, parser_class=_Parser
+    )
+    install = schedule_sub.add_parser(
+        "install", help="write and enable the timer (without systemd: print the cron line)"
+    )
+    install.add_argument(
+        "--every",
+        default="15m",
+        metavar="INTERVAL",
+        help="how often: 5m to 24h dividing an hour or a day (5m, 10m, 15m, 30m, 1h, 6h, 24h...)",
+    )
+    _json_option(install)
+    remove = schedule_sub.add_parser("remove", help="undo what `schedule install` made")
+    _json_option(remove)
     _Parser.vocabulary = frozenset(_vocabulary(parser))
     _Parser.argv = tuple(words)
     return parser
+
+
+def _json_option(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    import argparse
+
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        # A sub-command's own default would overwrite `settings --json set ...`'s True.
+        default=argparse.SUPPRESS if suppress else False,
+        help='machine-readable output on stdout (a failure too: {"error": {...}})',
+    )
 
 
 def read_secret(env_name: str, prompt: str, stdin: TextIO | None = None) -> Secret:
@@ -225,6 +313,27 @@ def read_secret(env_name: str, prompt: str, stdin: TextIO | None = None) -> Secr
     if not value:
         raise UsageError("No secret given.", f"Set ${env_name} or pipe the secret on stdin.")
     return Secret(value)
+
+
+def ask_consumer_key(stdin: TextIO | None = None) -> str:
+    """The consumer key typed on a terminal: no secret (WooCommerce shows it in the admin),
+    so it is echoed as typed. Without a terminal there is nobody to ask."""
+    stdin = stdin or sys.stdin
+    if not stdin.isatty():
+        raise UsageError(
+            "No consumer key given.",
+            "Pass --consumer-key or set $MIRAKL_WOO_CONSUMER_KEY "
+            "(it is asked for only on a terminal).",
+        )
+    sys.stderr.write("WooCommerce consumer key (ck_…): ")
+    sys.stderr.flush()
+    try:
+        value = input().strip()
+    except EOFError:
+        value = ""
+    if not value:
+        raise UsageError("No consumer key given.", "Type the ck_ key, or pass --consumer-key.")
+    return value
 
 
 def _clean(text: Any) -> str:
@@ -250,6 +359,23 @@ def _scrubbed(data: Any) -> Any:
 def _print_json(data: Any) -> None:
     json.dump(_scrubbed(data), sys.stdout, indent=2, sort_keys=True, default=str)
     sys.stdout.write("\n")
+
+
+def error_code(error: BaseException) -> str:
+    """A stable name scripts branch on: the error's class in snake case (`JobBusy` →
+    `job_busy`); a remote system's own code stays in the message's log record."""
+    name = type(error).__name__
+    if not isinstance(error, ConnectorError):
+        return "unexpected_error"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _print_error_json(code: str, message: str, hint: str) -> None:
+    from connector.errors import clean
+
+    with contextlib.suppress(OSError, ValueError):
+        _print_json({"error": {"code": code, "message": clean(message), "hint": clean(hint)}})
+        sys.stdout.flush()
 
 
 def _engine() -> Any:
@@ -297,13 +423,12 @@ def cmd_connect(args: argparse.Namespace) -> int:
         else:
             from connector.clients.woocommerce import normalize_store_url
 
-            key = Secret(args.consumer_key or os.environ.get("MIRAKL_WOO_CONSUMER_KEY", ""))
-            if not key:
-                raise UsageError(
-                    "No consumer key given.",
-                    "Pass --consumer-key or set $MIRAKL_WOO_CONSUMER_KEY.",
-                )
-            normalize_store_url(args.url)  # a bad URL is refused before the secret is asked
+            normalize_store_url(args.url)  # a bad URL is refused before anything is asked
+            key = Secret(
+                args.consumer_key
+                or os.environ.get("MIRAKL_WOO_CONSUMER_KEY", "")
+                or ask_consumer_key()
+            )
             onboarding.check_woo_key(key)
             secret = read_secret("MIRAKL_WOO_CONSUMER_SECRET", "WooCommerce consumer secret: ")
             account = asyncio.run(onboarding.connect_woocommerce(engine, args.url, key, secret))
@@ -327,7 +452,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     engine = _engine()
     try:
-        data = status(engine)
+        data = status(engine, with_schedule=True)
     finally:
         engine.close()
     if args.json:
@@ -379,9 +504,19 @@ def format_status(data: dict[str, Any]) -> str:
     job = data["job"]
     if job:
         lines.append(f"Job             {job['kind']} {job['state']} {job['done']}/{job['total']}")
+    lines.append(f"Schedule        {format_schedule(data.get('schedule'))}")
     lines.append(f"Data folder     {data['data_folder']}")
     lines.extend(f"Warning         {warning}" for warning in data.get("warnings", []))
     return "\n".join(_clean(line) for line in lines)
+
+
+def format_schedule(schedule: dict[str, Any] | None) -> str:
+    if not schedule:
+        return "none"
+    if schedule["kind"] == "cron":
+        return f"{schedule['detail']} (every {schedule['every']})"
+    next_run = schedule["next_run"] or "not planned (see `systemctl --user list-timers`)"
+    return f"sync every {schedule['every']}, next run {next_run} ({schedule['detail']})"
 
 
 def _needs_authorization(account: dict[str, Any]) -> str:
@@ -391,8 +526,9 @@ def _needs_authorization(account: dict[str, Any]) -> str:
 class _ProgressLines:
     """Progress on stderr: one line a second, rewritten in place on a terminal."""
 
-    def __init__(self) -> None:
-        self.tty = sys.stderr.isatty()
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.tty = sys.stderr.isatty() and not quiet
+        self.quiet = quiet
         self.last = 0.0
         self.dirty = False
 
@@ -402,6 +538,10 @@ class _ProgressLines:
         from connector.events import Activity, Progress, Waiting, format_duration
 
         now = time.monotonic()
+        if self.quiet:  # errors and warnings only
+            if isinstance(event, Activity) and event.level != "info":
+                self._write(_clean(event.message), transient=False)
+            return
         if isinstance(event, Progress):
             if now - self.last < 1 and event.done != event.total:
                 return
@@ -454,20 +594,30 @@ def _run_job(make: Callable[[], Any]) -> Any:
         ) from None
 
 
+class SyncRefused(ConnectorError):
+    """The data folder's state forbids a sync now (a disconnect is unfinished): the command
+    line was right, so it is no usage error."""
+
+    exit_code = EXIT_FAILED
+
+
 def cmd_sync(args: argparse.Namespace) -> int:
     from connector.services.sync import run_sync
 
     engine = _engine()
-    progress = _ProgressLines()
+    progress = _ProgressLines(quiet=args.quiet)
     try:
         report = _run_job(lambda: run_sync(engine, on_event=progress))
+    except UsageError as error:  # `sync` has no argument that could be wrong
+        raise SyncRefused(error.message, error.hint, code=error.code) from error
     finally:
         progress.close()
         engine.close()
     if args.json:
-        _print_json(report.to_dict())
+        _print_json({"kind": "sync", **report.to_dict()})
     elif report.disabled:
-        print("Sync Product is off in Product Settings: nothing was pushed.")
+        if args.quiet:  # the line the progress would have said, said once here instead
+            print("Sync Product is off in Product Settings: nothing was pushed.")
     else:
         print(
             f"Sync done: {report.pushed} pushed, {report.unchanged} unchanged, "
@@ -497,7 +647,7 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
         progress.close()
         engine.close()
     if args.json:
-        _print_json(receipt.to_dict())
+        _print_json({"kind": "disconnect", **receipt.to_dict()})
     else:
         print("\n".join(receipt.lines()))
     return EXIT_OK
@@ -534,6 +684,12 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         progress = _ProgressLines()
         try:
             result = _run_job(lambda: background.resume(engine, on_event=progress))
+        except background.NothingToResume:
+            if args.json:
+                _print_json(None)
+            else:
+                print("Nothing to resume: no job is interrupted or unfinished.")
+            return EXIT_OK
         finally:
             progress.close()
         if args.json:
@@ -543,6 +699,76 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         return EXIT_OK
     finally:
         engine.close()
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    from connector.services import settings_commands
+
+    engine = _engine()
+    try:
+        if args.settings_action == "set":
+            options, changed = settings_commands.set_one(engine, args.name, args.value)
+        else:
+            options, changed = settings_commands.current(engine), False
+    finally:
+        engine.close()
+    if args.json:
+        _print_json(options.to_dict())
+        return EXIT_OK
+    rows = settings_commands.rows(options)
+    if args.settings_action == "set":
+        row = next(row for row in rows if row.name == args.name)
+        said = "Saved" if changed else "Nothing changed"
+        print(_clean(f"{said}: {row.label}: {row.shown}."))
+        return EXIT_OK
+    width = max(len(row.name) for row in rows)
+    for row in rows:
+        print(_clean(f"{row.name:<{width}}  {row.label}: {row.shown}"))
+    return EXIT_OK
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from connector.services import schedule
+
+    engine = _engine()
+    try:
+        if args.schedule_action == "install":
+            installed = schedule.install(engine, args.every)
+            state = schedule.state(engine)
+            next_run = state["next_run"] if state and installed.kind == "systemd" else None
+            if args.json:
+                _print_json({**installed.to_dict(), "next_run": next_run})
+            elif installed.kind == "cron":
+                print(
+                    "No systemd user instance here: nothing was installed. To sync every "
+                    f"{installed.every}, add this line to your crontab (`crontab -e`):"
+                )
+                print(installed.cron_line)
+            else:
+                print(
+                    _clean(
+                        f"Scheduled: sync every {installed.every} by the systemd user timer "
+                        f"{installed.unit}, next run {next_run or 'not planned yet'}."
+                    )
+                )
+                print(_clean(f"Written: {', '.join(installed.files)}."))
+                print("Undo with `mirakl-woo schedule remove`.")
+            return EXIT_OK
+        removed = schedule.remove(engine)
+    finally:
+        engine.close()
+    if args.json:
+        _print_json(removed.to_dict())
+    elif removed.files:
+        print(_clean(f"Schedule removed: timer disabled, {', '.join(removed.files)} deleted."))
+    if not args.json and removed.cron_forgotten:
+        print(
+            "The cron line printed earlier was never installed by mirakl-woo: if you added it "
+            "to your crontab, remove it there (`crontab -e`)."
+        )
+    if not args.json and not removed.files and not removed.cron_forgotten:
+        print("No schedule to remove for this data folder.")
+    return EXIT_OK
 
 
 def sellers_own_products(servers: Any, count: int) -> list[dict[str, Any]]:
@@ -645,6 +871,8 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
     "sync": cmd_sync,
     "disconnect": cmd_disconnect,
     "jobs": cmd_jobs,
+    "settings": cmd_settings,
+    "schedule": cmd_schedule,
 }
 
 
@@ -654,16 +882,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     quiet_terminal()  # before anything logs: no record of ours ever reaches the terminal
     _quiet_hooks()
     words = sys.argv[1:] if argv is None else list(argv)
+    wants_json = "--json" in words
     try:
         if not words:  # the app: no parser needed on the path to its first frame
             return cmd_tui(None)
         args = build_parser(words).parse_args(words)
+        wants_json = bool(getattr(args, "json", False))
         try:
             return COMMANDS[args.command](args)
         finally:
             _say_warnings(args.command)
     except ConnectorError as error:
         log.info("command failed: %s", error.one_line(), exc_info=True)
+        if wants_json:
+            _print_error_json(error_code(error), error.message, error.hint)
         _fail(error.one_line())
         return error.exit_code
     except KeyboardInterrupt:
@@ -675,7 +907,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except Exception as error:  # the last line of defence: one line, details in the log
         log.exception("command failed")
-        _fail(describe_failure(error))
+        line = describe_failure(error)
+        if wants_json:
+            _print_error_json(error_code(error), line, "")
+        _fail(line)
         return EXIT_FAILED
 
 

@@ -51,8 +51,18 @@ def accounts(engine: Engine) -> dict[str, Any]:
     return {"mirakl": _account(mirakl, saved), "woocommerce": _account(woo, saved)}
 
 
-def status(engine: Engine) -> dict[str, Any]:
-    """The contract's `status --json`. Reads only: a fresh machine stays untouched."""
+def status(engine: Engine, *, with_schedule: bool = False) -> dict[str, Any]:
+    """The contract's `status --json`. Reads only: a fresh machine stays untouched.
+    `with_schedule` adds `schedule` (it may ask systemctl: the CLI's, not every screen's)."""
+    data = _status(engine)
+    if with_schedule:
+        from connector.services.schedule import state
+
+        data["schedule"] = state(engine)
+    return data
+
+
+def _status(engine: Engine) -> dict[str, Any]:
     store = engine.peek_store()
     if store is None:
         return {

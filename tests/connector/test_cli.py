@@ -275,9 +275,17 @@ def test_sync_then_disconnect_killed_mid_job_resumes(tmp_path: Path, servers) ->
     assert status["job"]["kind"] == "disconnect" and status["job"]["state"] == "interrupted"
     assert status["mirakl"] is not None
 
+    # The command line is right; the data folder's state refuses it: 1, not 2 (usage).
+    refused = run(env, "sync", "--json")
+    assert refused.returncode == 1, refused.stderr
+    assert "disconnect is unfinished" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert json.loads(refused.stdout)["error"]["code"] == "sync_refused"
+
     resumed = run(env, "disconnect", "--catalog", "delete", "--confirm", "disconnect", "--json")
     assert resumed.returncode == 0, resumed.stderr
     receipt = json.loads(resumed.stdout)
+    assert receipt["kind"] == "disconnect"
     assert receipt["changed"] == pushed
     deletes = [c for c in servers.mirakl.calls_of("delete")[before:] if c.status == 202]
     assert sum(c.items for c in deletes) == pushed  # no batch sent twice
@@ -289,8 +297,10 @@ def test_jobs_on_a_fresh_machine(tmp_path: Path, servers) -> None:
     shown = run(env, "jobs", "--json")
     assert shown.returncode == 0 and json.loads(shown.stdout) is None
     resumed = run(env, "jobs", "resume")
-    assert resumed.returncode == 1
-    assert "no unfinished job" in resumed.stderr
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.startswith("Nothing to resume") and resumed.stderr == ""
+    as_json = run(env, "jobs", "resume", "--json")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) is None
 
 
 def test_interrupted_disconnect_resumed_by_a_detached_runner(tmp_path: Path, servers) -> None:
@@ -481,7 +491,10 @@ def test_argparse_never_repeats_a_value(tmp_path: Path, words: list[str]) -> Non
     for part in {secret, repr(secret), *secret.split()} - {"status", "--json", "x", "y"}:
         if len(part) >= 4:
             assert part not in shown, shown
-    assert result.stdout == ""
+    if "--json" in words:  # a script asked for JSON: the failure is JSON too
+        assert json.loads(result.stdout)["error"]["code"] == "usage_error"
+    else:
+        assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("mirakl-woo"), result.stderr
     assert "Traceback" not in result.stderr
@@ -637,10 +650,13 @@ def test_a_host_stripping_the_header_connects_in_query_mode_and_says_so(
 
 def _assert_one_line_failure(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
     assert result.returncode == 1, (result.returncode, result.stderr)
-    assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("mirakl-woo: "), result.stderr
     assert "Traceback" not in result.stderr
+    if "--json" in result.args:  # the same failure for a script: JSON on stdout
+        assert json.loads(result.stdout)["error"]["message"] in lines[0]
+    else:
+        assert result.stdout == ""
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
 
@@ -805,7 +821,7 @@ async def forgotten():
     asyncio.get_running_loop().create_task(broken())
     await asyncio.sleep(0.01)
 
-def fail(engine):
+def fail(engine, **options):
     logging.getLogger("connector.state").warning("a warning before the fault")
     asyncio.run(forgotten())
     gc.collect()

@@ -247,7 +247,9 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
 
     settings = sub.add_parser("settings", help="the Product Settings; `settings set` sets one")
     _json_option(settings)
-    settings_sub = settings.add_subparsers(dest="settings_action", parser_class=_Parser)
+    settings_sub = settings.add_subparsers(
+        dest="settings_action", metavar="{set}", parser_class=_Parser
+    )
     setting = settings_sub.add_parser(
         "set", help="set one Product Setting, checked as the app checks it"
     )
@@ -267,7 +269,7 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
         "schedule", help="run `sync` on a schedule: a systemd user timer, or a cron line"
     )
     schedule_sub = schedule.add_subparsers(
-        dest="schedule_action", required=True, parser_class=_Parser
+        dest="schedule_action", required=True, metavar="{install,remove}", parser_class=_Parser
     )
     install = schedule_sub.add_parser(
         "install", help="write and enable the timer (without systemd: print the cron line)"
@@ -276,7 +278,8 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
         "--every",
         default="15m",
         metavar="INTERVAL",
-        help="how often: 5m to 24h dividing an hour or a day (5m, 10m, 15m, 30m, 1h, 6h, 24h...)",
+        help="how often (default 15m): 5m to 24h dividing an hour or a day "
+        "(5m, 10m, 15m, 30m, 1h, 6h, 24h...)",
     )
     _json_option(install)
     remove = schedule_sub.add_parser("remove", help="undo what `schedule install` made")

@@ -347,6 +347,28 @@ def test_a_sync_with_syncing_off_says_it_once(env, servers: SandboxServers) -> N
     assert said == 1 and "Sync Product is off" in result.stderr
 
 
+def test_status_into_a_pipe_closed_early_ends_quietly(env) -> None:
+    head = subprocess.run(
+        f"{shlex.quote(sys.executable)} -m connector.cli status | head -1",
+        shell=True, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert head.stdout.startswith("Mirakl Connect") and head.stderr == ""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "status", "--json"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    process.stdout.close()  # the reader is gone before the first byte is written
+    _, err = process.communicate(timeout=60)
+    assert err == ""
+
+
+def test_a_missing_sub_command_names_the_choices(env) -> None:
+    result = run(env, "schedule")
+    assert result.returncode == 2
+    assert "{install,remove}" in one_error_line(result)
+
+
 def test_every_option_and_command_has_help() -> None:
     import argparse
 

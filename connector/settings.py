@@ -29,6 +29,39 @@ def _default_home() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def ca_file_from_env(env: Mapping[str, str] | None = None) -> Path | None:
+    """`MIRAKL_WOO_CA_FILE`: extra certificates to trust (PEM), checked so that a missing,
+    unreadable or non-PEM file is one clear line, not a TLS failure later."""
+    env = os.environ if env is None else env
+    value = env.get("MIRAKL_WOO_CA_FILE", "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    hint = "Point MIRAKL_WOO_CA_FILE at the store's certificate (or its CA's), in PEM format."
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UsageError(f"MIRAKL_WOO_CA_FILE: {path} does not exist.", hint) from None
+    except IsADirectoryError:
+        raise UsageError(f"MIRAKL_WOO_CA_FILE: {path} is a folder, not a file.", hint) from None
+    except OSError as error:
+        raise UsageError(
+            f"MIRAKL_WOO_CA_FILE: cannot read {path} ({error.strerror or error}).", hint
+        ) from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise UsageError(f"MIRAKL_WOO_CA_FILE: {path} holds no PEM certificate.", hint)
+    import ssl
+
+    try:
+        ssl.create_default_context().load_verify_locations(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError):
+        raise UsageError(
+            f"MIRAKL_WOO_CA_FILE: {path} holds a certificate that cannot be read (damaged PEM).",
+            hint,
+        ) from None
+    return path
+
+
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
     if not value.startswith(("http://", "https://")):
@@ -44,6 +77,7 @@ class Settings:
     auth_url: str = DEFAULT_AUTH_URL
     api_url: str = DEFAULT_API_URL
     min_interval: float = DEFAULT_MIN_INTERVAL
+    ca_file: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -65,6 +99,7 @@ class Settings:
             auth_url=_url(env, "MIRAKL_WOO_AUTH_URL", DEFAULT_AUTH_URL),
             api_url=_url(env, "MIRAKL_WOO_API_URL", DEFAULT_API_URL),
             min_interval=interval,
+            ca_file=ca_file_from_env(env),
         )
 
     @property

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import ssl
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,9 +28,7 @@ log = logging.getLogger("connector.http")
 
 def safe_url(url: httpx.URL) -> str:
     """The URL with credential-bearing query parameters blanked."""
-    params = [
-        (k, "***" if k in _REDACTED_PARAMS else v) for k, v in url.params.multi_items()
-    ]
+    params = [(k, "***" if k in _REDACTED_PARAMS else v) for k, v in url.params.multi_items()]
     return scrub(str(url.copy_with(params=params or None)))
 
 
@@ -62,8 +62,35 @@ class AsyncClient(httpx.AsyncClient):
 _DRAINED = httpx.ByteStream(b"")
 
 
-def make_client(*, base_url: str = "", transport: Any = None, **kwargs: Any) -> httpx.AsyncClient:
-    """One AsyncClient per remote system: keep-alive pool, explicit timeouts, logged exchanges."""
+#: "Read MIRAKL_WOO_CA_FILE from the environment" (the default of `make_client`).
+FROM_ENV: Any = object()
+
+
+def tls_context(ca_file: str | Path | None) -> ssl.SSLContext | bool:
+    """What httpx verifies certificates with: its default (certifi's roots), plus the extra
+    certificates of `ca_file` (a self-signed store, a private CA) when there is one."""
+    if ca_file is None:
+        return True
+    import certifi  # httpx's own source of trusted roots
+
+    context = ssl.create_default_context(cafile=certifi.where())
+    context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+def make_client(
+    *,
+    base_url: str = "",
+    transport: Any = None,
+    ca_file: str | Path | None = FROM_ENV,
+    **kwargs: Any,
+) -> httpx.AsyncClient:
+    """One AsyncClient per remote system: keep-alive pool, explicit timeouts, logged exchanges,
+    certificates checked against the default roots plus `MIRAKL_WOO_CA_FILE`."""
+    if ca_file is FROM_ENV:
+        from connector.settings import ca_file_from_env
+
+        ca_file = ca_file_from_env()
     return AsyncClient(
         base_url=base_url,
         transport=transport,
@@ -71,5 +98,6 @@ def make_client(*, base_url: str = "", transport: Any = None, **kwargs: Any) -> 
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         event_hooks={"request": [_log_request], "response": [_log_response]},
         follow_redirects=kwargs.pop("follow_redirects", False),
+        verify=tls_context(ca_file) if transport is None else True,
         **kwargs,
     )

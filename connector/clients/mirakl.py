@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from functools import partial
+from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
@@ -28,7 +29,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from connector import redact
-from connector.clients.http import make_client
+from connector.clients.http import FROM_ENV, make_client
 from connector.errors import (
     ConnectorError,
     CredentialsRefused,
@@ -132,6 +133,7 @@ class MiraklClient:
         retry_wait: float = 1.0,
         max_attempts: int = 5,
         timeout: httpx.Timeout | float | None = None,
+        ca_file: str | Path | None = FROM_ENV,
     ) -> None:
         self.auth_url = auth_url
         self.api_url = api_url.rstrip("/")
@@ -145,7 +147,7 @@ class MiraklClient:
         self._secret = Secret(client_secret)
         redact.register(self._secret)
         extra: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
-        self._http = make_client(transport=transport, **extra)
+        self._http = make_client(transport=transport, ca_file=ca_file, **extra)
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
 

@@ -9,6 +9,7 @@ oauthlib, parameters in the query string, body not signed).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import re
@@ -16,12 +17,15 @@ import secrets
 import ssl
 from collections import deque
 from collections.abc import AsyncIterator, Generator
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from oauthlib import oauth1
+from oauthlib.common import generate_nonce, generate_timestamp
+from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -31,7 +35,7 @@ from tenacity import (
 )
 
 from connector import redact
-from connector.clients.http import TIMEOUT, make_client, safe_url
+from connector.clients.http import FROM_ENV, TIMEOUT, make_client, safe_url
 from connector.errors import (
     ConnectorError,
     CredentialsRefused,
@@ -43,7 +47,8 @@ from connector.secret import Secret
 
 log = logging.getLogger("connector.woocommerce")
 
-API: Final = "/wp-json/wc/v3"
+API: Final = "/wc/v3"  # a REST route, under the store's API root
+API_REL: Final = "https://api.w.org/"  # the Link relation naming the API root
 AUTH_MODES: Final = ("basic", "query", "oauth1")
 KEYS_PAGE: Final = "WordPress admin › WooCommerce › Settings › Advanced › REST API"
 _URL_EXAMPLE: Final = "e.g. https://shop.example.com"
@@ -54,8 +59,18 @@ _QUERY_NOTICE: Final = (
 )
 _FIREWALL_STATUSES: Final = frozenset({403, 406, 409, 429, 503, *range(520, 531)})
 _FIREWALL_MARKERS: Final = (
-    "cloudflare", "cf-ray", "sucuri", "wordfence", "imunify", "captcha", "attention required",
-    "access denied", "request blocked", "mod_security", "incapsula", "akamai",
+    "cloudflare",
+    "cf-ray",
+    "sucuri",
+    "wordfence",
+    "imunify",
+    "captcha",
+    "attention required",
+    "access denied",
+    "request blocked",
+    "mod_security",
+    "incapsula",
+    "akamai",
 )
 
 # WooCommerce answers every credential problem with the same code
@@ -144,18 +159,26 @@ def normalize_store_url(text: str) -> str:
     if not _valid_host(host):
         raise UsageError("The store URL has no valid host name.", f"Use {_URL_EXAMPLE}.")
     path = parts.path
-    tail = re.search(r"/(wp-json|wp-admin)(/|$)", path)
+    # A pasted API or admin address, or the plain-permalinks form of the API
+    # (`/index.php?rest_route=/…`, `/?rest_route=/…`), names the site before it.
+    tail = re.search(r"/(wp-json|wp-admin|index\.php)(/|$)", path)
     if tail:
         path = path[: tail.start()]
+    elif _names_rest_route(parts.query) and not parts.fragment:
+        pass
     elif parts.query or parts.fragment:
         raise UsageError(
-            "The store URL must not contain '?' or '#'.", f"Give only the shop's address, "
-            f"{_URL_EXAMPLE}."
+            "The store URL must not contain '?' or '#'.",
+            f"Give only the shop's address, {_URL_EXAMPLE}.",
         )
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and (scheme, port) not in (("http", 80), ("https", 443)):
         netloc += f":{port}"
     return f"{scheme}://{netloc}{path.rstrip('/')}"
+
+
+def _names_rest_route(query: str) -> bool:
+    return any(name == "rest_route" for name, _ in parse_qsl(query, keep_blank_values=True))
 
 
 def _valid_host(host: str) -> bool:
@@ -199,22 +222,46 @@ class BasicAuth(httpx.Auth):
 
 class OAuth1Auth(httpx.Auth):
     """OAuth 1.0a one-legged, HMAC-SHA256, parameters in the query string, body not signed.
-    Every send (each retry too) gets a fresh nonce and timestamp."""
+    Every send (each retry too) gets a fresh nonce and timestamp.
 
-    def __init__(self, key: Secret, secret: Secret) -> None:
+    WooCommerce rebuilds the signed URL from WordPress's home URL, not from the address the
+    request came to (see `oauth_base_uri`), so the signature is made for `home_url` while
+    the request goes to the address given."""
+
+    def __init__(self, key: Secret, secret: Secret, home_url: str) -> None:
         self._key = key
         self._secret = secret
+        self._home_url = home_url
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        client = oauth1.Client(
-            self._key.reveal(),
-            client_secret=self._secret.reveal(),
-            signature_method=oauth1.SIGNATURE_HMAC_SHA256,
-            signature_type=oauth1.SIGNATURE_TYPE_QUERY,
-        )
-        signed_url, _headers, _body = client.sign(str(request.url), http_method=request.method)
-        request.url = httpx.URL(signed_url)
+        oauth = [
+            ("oauth_consumer_key", self._key.reveal()),
+            ("oauth_nonce", generate_nonce()),
+            ("oauth_signature_method", "HMAC-SHA256"),
+            ("oauth_timestamp", generate_timestamp()),
+            ("oauth_version", "1.0"),
+        ]
+        params = oauth_signature.normalize_parameters([*request.url.params.multi_items(), *oauth])
+        base_uri = oauth_base_uri(request.url, self._home_url)
+        base_string = oauth_signature.signature_base_string(request.method, base_uri, params)
+        client = oauth1.Client(self._key.reveal(), client_secret=self._secret.reveal())
+        signed = oauth_signature.sign_hmac_sha256_with_client(base_string, client)
+        request.url = request.url.copy_merge_params([*oauth, ("oauth_signature", signed)])
         yield request
+
+
+def oauth_base_uri(url: httpx.URL, home_url: str) -> str:
+    """The URL WooCommerce signs (WC_REST_Authentication::check_oauth_signature): the home
+    URL on the request's scheme, plus the request path past the home's own path. So `/` is
+    signed as `http://home` with no slash (oauthlib would add one), and a request sent to
+    localhost for a site whose home is 127.0.0.1 is signed for 127.0.0.1."""
+    home = httpx.URL(home_url)
+    site_path = home.path.rstrip("/")
+    path = url.raw_path.split(b"?", 1)[0].decode("ascii")
+    if path.startswith(site_path + "/"):
+        path = path[len(site_path) + 1 :]
+    base = f"{url.scheme}://{home.netloc.decode('ascii')}{site_path}"
+    return f"{base}/{path.lstrip('/')}" if path else base
 
 
 # --- the client ---------------------------------------------------------------------------
@@ -237,8 +284,19 @@ class WooClient:
         attempts: int = 4,
         retry_wait: float = 0.5,
         max_retry_wait: float = 10.0,
+        api_root: str | None = None,
+        home_url: str | None = None,
+        ca_file: str | Path | None = FROM_ENV,
     ) -> None:
         self.url = normalize_store_url(url)
+        #: The REST index, where every route hangs: `{url}/wp-json/`, or with plain
+        #: permalinks `{url}/?rest_route=/`. `check_store` finds it; an account saved
+        #: before passes it back (`api_root` in its details).
+        self.api_root = api_root or f"{self.url}/wp-json/"
+        #: WordPress's home URL, which WooCommerce checks OAuth signatures against.
+        self.home_url = (home_url or self.url).rstrip("/")
+        self._discovered = False
+        self._discovery = asyncio.Lock()
         self.consumer_key = Secret(consumer_key)
         self.consumer_secret = Secret(consumer_secret)
         redact.register(self.consumer_key)
@@ -262,9 +320,11 @@ class WooClient:
         self._retry_wait = retry_wait
         self._max_retry_wait = max_retry_wait
         self._slots = asyncio.Semaphore(self.concurrency)
+        self._transport = transport
         self._http = make_client(
             base_url=self.url,
             transport=transport,
+            ca_file=ca_file,
             timeout=self._timeout,
             limits=httpx.Limits(
                 max_connections=self.concurrency, max_keepalive_connections=self.concurrency
@@ -287,9 +347,27 @@ class WooClient:
 
     # --- checks ---------------------------------------------------------------------------
 
+    @property
+    def permalinks(self) -> str:
+        """ "plain" when the API answers at `?rest_route=` (WordPress's default where URL
+        rewriting is not detected), "pretty" at `/wp-json/`."""
+        return "plain" if "rest_route=" in self.api_root else "pretty"
+
     async def check_store(self) -> dict[str, Any]:
-        """`GET /wp-json/`: a WordPress REST index whose namespaces include wc/v3."""
-        response = await self._call("GET", "/wp-json/", signed=False)
+        """The WordPress REST index, whose namespaces must include wc/v3: at `/wp-json/`, or
+        where the `Link: <…>; rel="https://api.w.org/"` header of the answer says (plain
+        permalinks answer `/wp-json/` with the HTML home page), or at `/?rest_route=/`.
+        Remembers the API root and the home URL it names."""
+        response = await self._index_answer(f"{self.url}/wp-json/")
+        root = f"{self.url}/wp-json/"
+        if _speaks_https(response):
+            raise self._speaks_https_error()
+        if _is_html(response) and not _looks_like_firewall(response):
+            for candidate in self._plain_roots(response):
+                answer = await self._index_answer(candidate)
+                if answer.is_success and not _is_html(answer):
+                    response, root = answer, candidate
+                    break
         if response.is_redirect:
             target = response.headers.get("location", "")
             try:
@@ -316,7 +394,60 @@ class WooClient:
             raise self._not_wordpress()
         if "wc/v3" not in data["namespaces"]:
             raise self._woocommerce_inactive()
+        self.api_root = root
+        self.home_url = _home_of(data) or self.home_url
+        self._discovered = True
         return data
+
+    async def _index_answer(self, url: str) -> httpx.Response:
+        try:
+            return await self._call("GET", url, signed=False)
+        except RemoteUnavailable:
+            if await self._port_speaks_tls():
+                raise self._speaks_https_error() from None
+            raise
+
+    def _plain_roots(self, response: httpx.Response) -> list[str]:
+        """Where a plain-permalinks API may be: the Link header's root (its path and query,
+        on the address given: the header names the home URL's host), then `/?rest_route=/`."""
+        roots: list[str] = []
+        for link in response.headers.get_list("link", split_commas=True):
+            match = re.match(r'\s*<([^>]*)>\s*;\s*rel="?([^";]*)"?', link)
+            if match and match.group(2) == API_REL:
+                target = httpx.URL(match.group(1))
+                query = f"?{target.query.decode('ascii')}" if target.query else ""
+                roots.append(f"{_origin(self.url)}{target.path}{query}")
+        fallback = f"{self.url}/?rest_route=/"
+        if fallback not in roots:
+            roots.append(fallback)
+        return [root for root in roots if "rest_route=" in root]
+
+    async def _port_speaks_tls(self) -> bool:
+        """For an http:// store that dropped the connection: does its port complete a TLS
+        handshake? Then the merchant typed http:// for an https:// site."""
+        if self._transport is not None or not self.url.startswith("http://"):
+            return False
+        target = httpx.URL(self.url)
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE  # only asking whether the port speaks TLS
+        try:
+            _reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(target.host, target.port or 80, ssl=context), 5
+            )
+        except (OSError, TimeoutError, ssl.SSLError):
+            return False
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+        return True
+
+    def _speaks_https_error(self) -> RemoteUnavailable:
+        secure = "https://" + self.url.removeprefix("http://")
+        return RemoteUnavailable(
+            f"{self.url} is an https port: the server there speaks HTTPS, not plain http.",
+            f"Connect with the URL {secure} instead.",
+        )
 
     async def check_credentials(self) -> dict[str, Any]:
         """Read products with the key, prove write permission with an empty batch, then read
@@ -357,6 +488,9 @@ class WooClient:
             "key_last7": self.consumer_key.last(7),
             "permission": details["permission"],
             "auth_mode": self.auth_mode,
+            "api_root": self.api_root,
+            "permalinks": self.permalinks,
+            **({"home_url": self.home_url} if self.home_url != self.url else {}),
             **({"auth_notice": self.auth_notice} if self.auth_notice else {}),
         }
 
@@ -371,8 +505,13 @@ class WooClient:
         path = f"{API}/products"
 
         def params(page: int) -> dict[str, Any]:
-            return {"per_page": per_page, "page": page, "status": status,
-                    "orderby": "id", "order": "asc"}
+            return {
+                "per_page": per_page,
+                "page": page,
+                "status": status,
+                "orderby": "id",
+                "order": "asc",
+            }
 
         first, total_pages, total = await self._page(path, params(1))
         self.total_products = total
@@ -465,7 +604,17 @@ class WooClient:
         credentials at all: a host that strips the Authorization header, or a key it does not
         know (it treats both as anonymous). Only a proven stripped header switches to the
         query-string form (see `_header_stripped`)."""
+        sent_with = (self.api_root, self.home_url)
         response = await self._send(method, path, params, json, signed)
+        # A client made from saved details (or none): the store may have switched its
+        # permalinks, or its home URL may differ. Look once; send again if it moved.
+        if (
+            signed
+            and not self._discovered
+            and self._lost(response)
+            and await self._rediscover() != sent_with
+        ):
+            response = await self._send(method, path, params, json, signed)
         if signed and self.auth_mode == "basic" and _credentials_missing(response):
             if not await self._header_stripped():
                 return response  # the header arrives: the key's user may not do this
@@ -474,6 +623,39 @@ class WooClient:
             self.auth_notice = _QUERY_NOTICE
             return await self._send(method, path, params, json, signed)
         return response
+
+    def _lost(self, response: httpx.Response) -> bool:
+        """An answer meaning the API root or the home URL the client uses may be wrong."""
+        if response.is_redirect or _is_html(response):
+            return True
+        return (
+            self.auth_mode == "oauth1"
+            and response.status_code == 401
+            and "provided signature does not match" in response.text.lower()
+        )
+
+    async def _rediscover(self) -> tuple[str, str]:
+        async with self._discovery:
+            if not self._discovered:
+                try:
+                    await self.check_store()
+                except ConnectorError as error:
+                    log.info("Looking for the store's REST API again failed: %s", error)
+                self._discovered = True
+        return self.api_root, self.home_url
+
+    def _endpoint(self, path: str, params: dict[str, Any] | None) -> httpx.URL:
+        """An absolute URL as it is; a REST route (`/wc/v3/…`) under the API root. The query
+        parameters follow `rest_route` (httpx's `params=` would replace it)."""
+        if "://" in path:
+            url = httpx.URL(path)
+        else:
+            root = httpx.URL(self.api_root)
+            if "rest_route" in root.params:
+                url = root.copy_set_param("rest_route", path)
+            else:
+                url = root.join(path.lstrip("/"))
+        return url.copy_merge_params(params) if params else url
 
     async def _header_stripped(self) -> bool:
         """After Basic answered `*_cannot_*`: is the header stripped, or the key unknown?
@@ -511,7 +693,7 @@ class WooClient:
     ) -> httpx.Response:
         async with self._slots:
             try:
-                return await self._http.request("GET", path, params=params, auth=auth)
+                return await self._http.request("GET", self._endpoint(path, params), auth=auth)
             except httpx.TransportError as error:
                 raise self._transport_error(error) from error
 
@@ -559,12 +741,15 @@ class WooClient:
     ) -> httpx.Response:
         async with self._slots:
             return await self._http.request(
-                method, path, params=params, json=json, auth=self._auth() if signed else None
+                method,
+                self._endpoint(path, params),
+                json=json,
+                auth=self._auth() if signed else None,
             )
 
     def _auth(self) -> httpx.Auth:
         if self.auth_mode == "oauth1":
-            return OAuth1Auth(self.consumer_key, self.consumer_secret)
+            return OAuth1Auth(self.consumer_key, self.consumer_secret, self.home_url)
         if self.auth_mode == "query":
             return QueryAuth(self.consumer_key, self.consumer_secret)
         return BasicAuth(self.consumer_key, self.consumer_secret)
@@ -632,8 +817,7 @@ class WooClient:
             )
         if code.startswith("woocommerce_rest_cannot_") or status in (401, 403):
             return CredentialsRefused(
-                "The store did not accept the key for this request "
-                f"({code or f'HTTP {status}'}).",
+                f"The store did not accept the key for this request ({code or f'HTTP {status}'}).",
                 "The key must belong to a user with the Administrator or Shop manager role; "
                 f"create one in {KEYS_PAGE}.",
                 code=code or None,
@@ -710,11 +894,7 @@ class WooClient:
                 "The store may be overloaded; try again later.",
             )
         if _is_tls_error(error):
-            return RemoteUnavailable(
-                f"No secure connection to {self.url}: {reason}.",
-                "The store's HTTPS certificate is not valid for this address (or the port "
-                "does not speak HTTPS); check the URL, or ask the host to fix the certificate.",
-            )
+            return self._tls_error(error, reason)
         if isinstance(error, httpx.ConnectError):
             return RemoteUnavailable(
                 f"Cannot reach {self.url}: {reason}.",
@@ -725,8 +905,66 @@ class WooClient:
             "Try again; if it keeps happening, check the network or ask the host.",
         )
 
+    def _tls_error(self, error: BaseException, reason: str) -> RemoteUnavailable:
+        """Which TLS failure, from OpenSSL's verify code or reason: an untrusted certificate
+        (self-signed, a private CA), one for another name, an expired one, or a port that
+        does not speak TLS at all."""
+        failure = _ssl_failure(error)
+        code = getattr(failure, "verify_code", None)
+        plain = "http://" + self.url.removeprefix("https://")
+        if code in _UNTRUSTED_CODES:
+            return RemoteUnavailable(
+                f"No secure connection to {self.url}: its HTTPS certificate is not trusted by "
+                "this computer (self-signed, or from a private certificate authority).",
+                "If it is the store's own certificate, set MIRAKL_WOO_CA_FILE to that "
+                "certificate (or its authority's), in PEM format, and try again.",
+            )
+        if code in _NAME_MISMATCH:
+            return RemoteUnavailable(
+                f"No secure connection to {self.url}: its HTTPS certificate is not valid for "
+                "this address (it names another host).",
+                "Use the address the certificate was made for (often with or without www.), "
+                "or ask the host to fix the certificate.",
+            )
+        if code == _EXPIRED:
+            return RemoteUnavailable(
+                f"No secure connection to {self.url}: its HTTPS certificate has expired.",
+                "Ask the host to renew the certificate (or check this computer's clock).",
+            )
+        if _not_tls(failure or error):
+            return RemoteUnavailable(
+                f"No secure connection to {self.url}: that port does not speak HTTPS.",
+                f"Check the URL: the store may be at {plain} or on another port.",
+            )
+        return RemoteUnavailable(
+            f"No secure connection to {self.url}: {reason}.",
+            "Check the URL, or ask the host to fix the store's HTTPS certificate.",
+        )
+
 
 # --- helpers ------------------------------------------------------------------------------
+
+# OpenSSL's X509_V_ERR_* codes (ssl.SSLCertVerificationError.verify_code).
+_UNTRUSTED_CODES: Final = frozenset({2, 18, 19, 20, 21, 27})
+_EXPIRED: Final = 10
+_NAME_MISMATCH: Final = frozenset({62, 63, 64})  # host name, e-mail, IP address
+
+
+def _ssl_failure(error: BaseException) -> ssl.SSLError | None:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _not_tls(error: BaseException) -> bool:
+    text = f"{getattr(error, 'reason', '') or ''} {error}".upper()
+    return any(
+        sign in text
+        for sign in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "PACKET")
+    )
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -814,6 +1052,36 @@ def _int_header(response: httpx.Response, name: str) -> int | None:
     try:
         return int(response.headers[name])
     except (KeyError, ValueError):
+        return None
+
+
+def _is_html(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "").lower()
+    return "html" in content_type or _starts_like_html(response.content)
+
+
+def _speaks_https(response: httpx.Response) -> bool:
+    """nginx's answer to plain http on its https port (400, "The plain HTTP request was sent
+    to HTTPS port"); Apache's is "speaking plain HTTP to an SSL-enabled server port"."""
+    text = response.text[:2000].lower()
+    return response.status_code == 400 and (
+        "sent to https port" in text or "plain http to an ssl-enabled" in text
+    )
+
+
+def _origin(url: str) -> str:
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.netloc.decode('ascii')}"
+
+
+def _home_of(index: dict[str, Any]) -> str | None:
+    """The index's `home` (WordPress's home URL), when it is a usable address."""
+    raw = str(index.get("home") or "").strip()
+    if not raw.startswith(("http://", "https://")):
+        return None
+    try:
+        return normalize_store_url(raw)
+    except UsageError:
         return None
 
 

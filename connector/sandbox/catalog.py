@@ -7,7 +7,9 @@ created one after the other would). Tests adjust the catalog with the override m
 part never changes.
 
 Shapes follow WooCommerce's own sample payloads (`shared/specs/woocommerce/`), plus
-`global_unique_id` (GTIN, WooCommerce 9.2+) and `low_stock_amount`.
+`global_unique_id` (GTIN, WooCommerce 9.2+) and `low_stock_amount`, and what a real store
+answers: a variation without its own SKU shows its parent's, a variation whose parent manages
+the stock says `manage_stock: "parent"` with the parent's quantity, variations have dated sales.
 """
 
 from __future__ import annotations
@@ -37,26 +39,65 @@ SHARE_LONG_DESCRIPTION = 0.01
 SHARE_NEGATIVE_STOCK = 0.01
 SHARE_SALE_WITH_DATES = 0.08
 SHARE_SALE_NO_DATES = 0.04
+SHARE_PARENT_STOCK = 0.30  # variable products whose parent manages the stock
+SHARE_VARIATION_SALE = 0.10
+SHARE_VARIATION_SALE_DATED = 0.5  # of the variations on sale
 
 _EPOCH = datetime(2023, 1, 2, 9, 0, 0, tzinfo=UTC)
 _MASK64 = (1 << 64) - 1
 
 # Salts for the independent draws of one product.
-_S_KIND, _S_STATUS, _S_SKU, _S_VARIATIONS, _S_RNG = range(1, 6)
+_S_KIND, _S_STATUS, _S_SKU, _S_VARIATIONS, _S_RNG, _S_PARENT_STOCK = range(1, 7)
 
 _ADJECTIVES = (
-    "Classic", "Organic", "Premium", "Vintage", "Urban", "Essential", "Coastal", "Alpine",
-    "Soft", "Everyday", "Heritage", "Minimal", "Rugged", "Summer", "Winter", "Nordic",
+    "Classic",
+    "Organic",
+    "Premium",
+    "Vintage",
+    "Urban",
+    "Essential",
+    "Coastal",
+    "Alpine",
+    "Soft",
+    "Everyday",
+    "Heritage",
+    "Minimal",
+    "Rugged",
+    "Summer",
+    "Winter",
+    "Nordic",
 )
 _MATERIALS = (
-    "Cotton", "Linen", "Wool", "Leather", "Denim", "Bamboo", "Ceramic", "Oak", "Steel",
-    "Canvas", "Cashmere", "Recycled",
+    "Cotton",
+    "Linen",
+    "Wool",
+    "Leather",
+    "Denim",
+    "Bamboo",
+    "Ceramic",
+    "Oak",
+    "Steel",
+    "Canvas",
+    "Cashmere",
+    "Recycled",
 )
 _NOUNS = (
-    ("T-Shirt", 9, 14), ("Hoodie", 9, 15), ("Scarf", 19, 0), ("Cap", 19, 0), ("Mug", 20, 0),
-    ("Backpack", 19, 0), ("Jacket", 9, 0), ("Socks", 9, 0), ("Poster", 21, 0),
-    ("Notebook", 21, 0), ("Lamp", 20, 0), ("Tote Bag", 19, 0), ("Sneakers", 22, 0),
-    ("Belt", 19, 0), ("Vinyl Album", 16, 0), ("Water Bottle", 20, 0),
+    ("T-Shirt", 9, 14),
+    ("Hoodie", 9, 15),
+    ("Scarf", 19, 0),
+    ("Cap", 19, 0),
+    ("Mug", 20, 0),
+    ("Backpack", 19, 0),
+    ("Jacket", 9, 0),
+    ("Socks", 9, 0),
+    ("Poster", 21, 0),
+    ("Notebook", 21, 0),
+    ("Lamp", 20, 0),
+    ("Tote Bag", 19, 0),
+    ("Sneakers", 22, 0),
+    ("Belt", 19, 0),
+    ("Vinyl Album", 16, 0),
+    ("Water Bottle", 20, 0),
 )
 _CATEGORIES = {
     9: ("Clothing", "clothing"),
@@ -68,8 +109,13 @@ _CATEGORIES = {
     21: ("Stationery", "stationery"),
     22: ("Shoes", "shoes"),
 }
-_TAGS = ((31, "New", "new"), (32, "Bestseller", "bestseller"), (33, "Eco", "eco"),
-         (34, "Gift idea", "gift-idea"), (35, "Limited", "limited"))
+_TAGS = (
+    (31, "New", "new"),
+    (32, "Bestseller", "bestseller"),
+    (33, "Eco", "eco"),
+    (34, "Gift idea", "gift-idea"),
+    (35, "Limited", "limited"),
+)
 _BRANDS = ("Acme", "Northwind", "Fabrikam", "Contoso", "Globex", "Initech")
 _COLORS = ("Black", "White", "Green", "Blue", "Red", "Grey", "Navy", "Yellow")
 _SIZES = ("XS", "S", "M", "L", "XL", "XXL")
@@ -128,7 +174,7 @@ def _price_html(price: str) -> str:
         return ""
     return (
         '<span class="woocommerce-Price-amount amount"><bdi>'
-        f"{price}&nbsp;<span class=\"woocommerce-Price-currencySymbol\">&euro;</span>"
+        f'{price}&nbsp;<span class="woocommerce-Price-currencySymbol">&euro;</span>'
         "</bdi></span>"
     )
 
@@ -238,8 +284,13 @@ class Catalog:
         if product_id in self._added:
             kind = str(self._added[product_id].get("type", "simple"))
             product = self._build_product(
-                product_id, self._rng(product_id), kind=kind, status="publish", has_sku=True,
-                base_url=base_url, variation_count=0,
+                product_id,
+                self._rng(product_id),
+                kind=kind,
+                status="publish",
+                has_sku=True,
+                base_url=base_url,
+                variation_count=0,
             )
             product.update(self._added[product_id])
         else:
@@ -248,8 +299,13 @@ class Catalog:
                 return None
             kind, status, has_sku, count = self._traits(n)
             product = self._build_product(
-                product_id, self._rng(n), kind=kind, status=status, has_sku=has_sku,
-                base_url=base_url, variation_count=count,
+                product_id,
+                self._rng(n),
+                kind=kind,
+                status=status,
+                has_sku=has_sku,
+                base_url=base_url,
+                variation_count=count,
             )
             product.update(self._product_fields.get(product_id, {}))
         if "variations" not in self._product_fields.get(product_id, {}):
@@ -291,8 +347,10 @@ class Catalog:
     def variations(
         self, product_id: int, *, base_url: str = DEFAULT_BASE_URL
     ) -> list[dict[str, Any]]:
-        found = (self.variation(product_id, vid, base_url=base_url)
-                 for vid in self.variation_ids(product_id))
+        found = (
+            self.variation(product_id, vid, base_url=base_url)
+            for vid in self.variation_ids(product_id)
+        )
         return [v for v in found if v is not None]
 
     # --- overrides for tests ------------------------------------------------------------
@@ -302,8 +360,10 @@ class Catalog:
         if not self.has_product(product_id):
             raise KeyError(product_id)
         fields = self._stamped(fields)
-        target = self._added[product_id] if product_id in self._added else (
-            self._product_fields.setdefault(product_id, {})
+        target = (
+            self._added[product_id]
+            if product_id in self._added
+            else (self._product_fields.setdefault(product_id, {}))
         )
         target.update(fields)
         self._touch()
@@ -444,8 +504,9 @@ class Catalog:
         noun, category_id, subcategory_id = rng.choice(_NOUNS)
         name = f"{adjective} {material} {noun}"
         if rng.random() < SHARE_LONG_TITLE:
-            name = " ".join([name] + [f"{rng.choice(_ADJECTIVES)} {rng.choice(_MATERIALS)}"
-                                      for _ in range(24)])
+            name = " ".join(
+                [name] + [f"{rng.choice(_ADJECTIVES)} {rng.choice(_MATERIALS)}" for _ in range(24)]
+            )
         slug = f"{adjective}-{material}-{noun}".lower().replace(" ", "-") + f"-{product_id}"
         created = _EPOCH + timedelta(minutes=5 * (product_id - FIRST_ID) // STRIDE)
         modified = created + timedelta(days=rng.randint(0, 300), minutes=rng.randint(0, 600))
@@ -484,33 +545,48 @@ class Catalog:
         ]
 
         attributes: list[dict[str, Any]] = [
-            {"id": 0, "name": "Material", "slug": "material", "position": 0, "visible": True,
-             "variation": False, "options": [material]}
+            {
+                "id": 0,
+                "name": "Material",
+                "slug": "material",
+                "position": 0,
+                "visible": True,
+                "variation": False,
+                "options": [material],
+            }
         ]
         default_attributes: list[dict[str, Any]] = []
         if kind == "variable":
             attributes = _variation_attributes(rng, variation_count) + attributes
             default_attributes = [
                 {"id": a["id"], "name": a["name"], "option": a["options"][0]}
-                for a in attributes if a["variation"]
+                for a in attributes
+                if a["variation"]
             ]
 
         meta_data: list[dict[str, Any]] = [
             {"id": product_id * 10 + 1, "key": "_brand", "value": rng.choice(_BRANDS)}
         ]
         if rng.random() < 0.1:
-            meta_data.append({"id": product_id * 10 + 2, "key": "_custom_note",
-                              "value": {"origin": "EU", "batch": rng.randint(1, 99)}})
+            meta_data.append(
+                {
+                    "id": product_id * 10 + 2,
+                    "key": "_custom_note",
+                    "value": {"origin": "EU", "batch": rng.randint(1, 99)},
+                }
+            )
 
         if kind == "variable":
             pairs = [self._variation_prices(product_id, i) for i in range(variation_count)]
-            price = _money(min(float(sale or regular) for regular, sale in pairs)) if pairs else ""
+            active = [self._variation_sale(product_id, i, *pair)[1] for i, pair in enumerate(pairs)]
+            price = _money(min(float(a) for a in active)) if active else ""
             regular_price = _money(min(float(regular) for regular, _ in pairs)) if pairs else ""
             sale_price = ""
             date_fields = _no_sale_dates()
             on_sale = False
-            stock = {"manage_stock": False, "stock_quantity": None, "stock_status": "instock",
-                     "backorders": "no", "backorders_allowed": False, "backordered": False}
+            parent_stock = _draw(self.seed, product_id, _S_PARENT_STOCK) < SHARE_PARENT_STOCK
+            if not (parent_stock and stock["manage_stock"] and stock["stock_quantity"] >= 0):
+                stock = _unmanaged_parent_stock()
         else:
             regular_price = _money(regular)
             sale_price, price, on_sale, date_fields = sale
@@ -593,8 +669,30 @@ class Catalog:
         rng = self._variation_rng(product_id, 200 + (position if position is not None else 99))
         base = _splitmix64((self.seed << 32) ^ product_id) % 24_000 / 100 + 6.0
         regular = max(round(base * rng.choice((1.0, 1.0, 1.1, 1.2)), 0) - 0.01, 0.99)
-        sale = _money(max(round(regular * 0.8, 0) - 0.01, 0.99)) if rng.random() < 0.1 else ""
+        on_sale = rng.random() < SHARE_VARIATION_SALE
+        sale = _money(max(round(regular * 0.8, 0) - 0.01, 0.99)) if on_sale else ""
         return _money(regular), sale
+
+    def _variation_sale(
+        self, product_id: int, position: int | None, regular: str, sale: str
+    ) -> tuple[dict[str, Any], str, bool]:
+        """(sale date fields, active price, on sale now) of a variation: half the sales are
+        dated, a quarter of those scheduled for later (then the price is still the regular)."""
+        if not sale:
+            return _no_sale_dates(), regular, False
+        rng = self._variation_rng(product_id, 300 + (position if position is not None else 99))
+        if rng.random() >= SHARE_VARIATION_SALE_DATED:
+            return _no_sale_dates(), sale, True
+        scheduled = rng.random() < 0.25
+        start = datetime(2099, 1, 1) if scheduled else datetime(2024, 6, 1)
+        end = datetime(2099, 12, 31, 23, 59, 59)
+        dates = {
+            "date_on_sale_from": _iso(start),
+            "date_on_sale_from_gmt": _iso(start),
+            "date_on_sale_to": _iso(end),
+            "date_on_sale_to_gmt": _iso(end),
+        }
+        return dates, (regular if scheduled else sale), not scheduled
 
     def _build_variation(
         self, parent: dict[str, Any], variation_id: int, position: int | None, base_url: str
@@ -610,7 +708,20 @@ class Catalog:
                 for axis, option in zip(axes, combos[position % len(combos)], strict=True)
             ]
         regular_price, sale_price = self._variation_prices(product_id, position)
+        sale_dates, active_price, on_sale = self._variation_sale(
+            product_id, position, regular_price, sale_price
+        )
         stock = _stock(rng)
+        if parent.get("manage_stock") is True and not stock["manage_stock"]:
+            # WooCommerce shows a variation that leaves its stock to the parent this way.
+            stock = {
+                "manage_stock": "parent",
+                "stock_quantity": parent.get("stock_quantity"),
+                "stock_status": parent.get("stock_status", "instock"),
+                "backorders": parent.get("backorders", "no"),
+                "backorders_allowed": parent.get("backorders_allowed", False),
+                "backordered": parent.get("backordered", False),
+            }
         created = datetime.strptime(parent["date_created_gmt"], "%Y-%m-%dT%H:%M:%S")
         created = created.replace(tzinfo=UTC) + timedelta(seconds=1 + (position or 0))
         query = "&".join(
@@ -619,7 +730,6 @@ class Catalog:
         has_image = rng.random() >= 0.2
         sku_base = parent["sku"]
         has_sku = bool(sku_base) and rng.random() >= 0.05
-        active_price = sale_price or regular_price
         return {
             "id": variation_id,
             "date_created": _iso(created),
@@ -628,13 +738,14 @@ class Catalog:
             "date_modified_gmt": parent["date_modified_gmt"],
             "description": "",
             "permalink": parent["permalink"] + (f"?{query}" if query else ""),
-            "sku": f"{sku_base}-{(position or 0) + 1}" if has_sku else "",
+            # Without a SKU of its own, a variation shows its parent's (view context).
+            "sku": f"{sku_base}-{(position or 0) + 1}" if has_sku else sku_base,
             "global_unique_id": _gtin(rng) if rng.random() < SHARE_GTIN else "",
             "price": active_price,
             "regular_price": regular_price,
             "sale_price": sale_price,
-            **_no_sale_dates(),
-            "on_sale": bool(sale_price),
+            **sale_dates,
+            "on_sale": on_sale,
             "status": "private" if rng.random() < 0.05 else "publish",
             "purchasable": True,
             "virtual": False,
@@ -654,18 +765,36 @@ class Catalog:
                 variation_id * 100 + 1,
                 f"{base_url}/wp-content/uploads/{created:%Y/%m}/{parent['slug']}-v{variation_id}.jpg",
                 created,
-            ) if has_image else None,
+            )
+            if has_image
+            else None,
             "attributes": options,
             "menu_order": (position or 0) + 1,
             "meta_data": [],
             "_links": {
-                "self": [{"href": f"{base_url}/wp-json/wc/v3/products/{product_id}"
-                                  f"/variations/{variation_id}"}],
-                "collection": [{"href": f"{base_url}/wp-json/wc/v3/products/{product_id}"
-                                        "/variations"}],
+                "self": [
+                    {
+                        "href": f"{base_url}/wp-json/wc/v3/products/{product_id}"
+                        f"/variations/{variation_id}"
+                    }
+                ],
+                "collection": [
+                    {"href": f"{base_url}/wp-json/wc/v3/products/{product_id}/variations"}
+                ],
                 "up": [{"href": f"{base_url}/wp-json/wc/v3/products/{product_id}"}],
             },
         }
+
+
+def _unmanaged_parent_stock() -> dict[str, Any]:
+    return {
+        "manage_stock": False,
+        "stock_quantity": None,
+        "stock_status": "instock",
+        "backorders": "no",
+        "backorders_allowed": False,
+        "backordered": False,
+    }
 
 
 def _no_sale_dates() -> dict[str, Any]:
@@ -704,33 +833,70 @@ def _sale(rng: random.Random, regular: float) -> tuple[str, str, bool, dict[str,
 def _stock(rng: random.Random) -> dict[str, Any]:
     roll = rng.random()
     if roll < SHARE_NEGATIVE_STOCK:
-        return {"manage_stock": True, "stock_quantity": -rng.randint(1, 5),
-                "stock_status": "onbackorder", "backorders": "notify",
-                "backorders_allowed": True, "backordered": True}
+        return {
+            "manage_stock": True,
+            "stock_quantity": -rng.randint(1, 5),
+            "stock_status": "onbackorder",
+            "backorders": "notify",
+            "backorders_allowed": True,
+            "backordered": True,
+        }
     if roll < 0.6:
         quantity = 0 if rng.random() < 0.1 else rng.randint(1, 250)
-        return {"manage_stock": True, "stock_quantity": quantity,
-                "stock_status": "instock" if quantity > 0 else "outofstock",
-                "backorders": "no", "backorders_allowed": False, "backordered": False}
-    return {"manage_stock": False, "stock_quantity": None,
-            "stock_status": "outofstock" if rng.random() < 0.05 else "instock",
-            "backorders": "no", "backorders_allowed": False, "backordered": False}
+        return {
+            "manage_stock": True,
+            "stock_quantity": quantity,
+            "stock_status": "instock" if quantity > 0 else "outofstock",
+            "backorders": "no",
+            "backorders_allowed": False,
+            "backordered": False,
+        }
+    return {
+        "manage_stock": False,
+        "stock_quantity": None,
+        "stock_status": "outofstock" if rng.random() < 0.05 else "instock",
+        "backorders": "no",
+        "backorders_allowed": False,
+        "backordered": False,
+    }
 
 
 def _variation_attributes(rng: random.Random, count: int) -> list[dict[str, Any]]:
     """Axes whose combinations give exactly `count` variations (2×2 for four)."""
     colors = rng.sample(_COLORS, 2 if count == 4 else count)
     sizes = rng.sample(_SIZES, 2)
-    color = {"id": _COLOR_ATTRIBUTE[0], "name": _COLOR_ATTRIBUTE[1], "slug": "pa_color",
-             "position": 0, "visible": True, "variation": True, "options": colors}
+    color = {
+        "id": _COLOR_ATTRIBUTE[0],
+        "name": _COLOR_ATTRIBUTE[1],
+        "slug": "pa_color",
+        "position": 0,
+        "visible": True,
+        "variation": True,
+        "options": colors,
+    }
     if count != 4:
         if rng.random() < 0.5:
             return [color]
-        return [{"id": _SIZE_ATTRIBUTE[0], "name": _SIZE_ATTRIBUTE[1], "slug": "pa_size",
-                 "position": 0, "visible": True, "variation": True,
-                 "options": rng.sample(_SIZES, count)}]
-    size = {"id": _SIZE_ATTRIBUTE[0], "name": _SIZE_ATTRIBUTE[1], "slug": "pa_size",
-            "position": 1, "visible": True, "variation": True, "options": sizes}
+        return [
+            {
+                "id": _SIZE_ATTRIBUTE[0],
+                "name": _SIZE_ATTRIBUTE[1],
+                "slug": "pa_size",
+                "position": 0,
+                "visible": True,
+                "variation": True,
+                "options": rng.sample(_SIZES, count),
+            }
+        ]
+    size = {
+        "id": _SIZE_ATTRIBUTE[0],
+        "name": _SIZE_ATTRIBUTE[1],
+        "slug": "pa_size",
+        "position": 1,
+        "visible": True,
+        "variation": True,
+        "options": sizes,
+    }
     return [color, size]
 
 

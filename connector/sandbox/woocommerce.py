@@ -3,14 +3,21 @@ both authentication modes and the documented error bodies.
 
 Authentication follows WooCommerce's `WC_REST_Authentication`: over https (the ASGI scope's
 scheme) HTTP Basic with the key and secret, or the same two in the query string; otherwise
-(and as a fallback over https) OAuth 1.0a one-legged in the query string, verified with
-oauthlib against the URL as the client saw it (scheme + Host header + path + query).
+(and as a fallback over https) OAuth 1.0a one-legged in the query string, checked as
+WooCommerce does: against WordPress's home URL plus the request path, not the Host header.
+
+Addresses as WordPress gives them: `?rest_route=/…` (on `/` or `/index.php`) always reaches
+the API; with pretty permalinks `/wp-json/…` does too, with plain permalinks (`permalinks=
+"plain"`, WordPress's default where rewriting is not detected) `/wp-json/` is the HTML home
+page and `/wp-json/<route>` a 301 to `<route>/`. Every answer names the API root in a
+`Link: <…>; rel="https://api.w.org/"` header.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import math
@@ -18,9 +25,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, quote, urlencode
 
-from oauthlib.common import Request as OAuthRequest
+import httpx
 from oauthlib.oauth1.rfc5849 import signature as oauth_signature
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -56,6 +63,10 @@ _FIREWALL_PAGE = """<!DOCTYPE html>
 <p>Cloudflare Ray ID: <strong>8c2f3d4e5a6b7c8d</strong></p>
 </div></div></body></html>
 """
+_HOME_PAGE = """<!DOCTYPE html>
+<html lang="en-US"><head><title>{name}</title></head>
+<body class="home blog"><h1>{name}</h1><p>Just another WordPress site</p></body></html>
+"""
 _NOT_FOUND_PAGE = """<!DOCTYPE html>
 <html lang="en-US"><head><title>Page not found &#8211; {name}</title></head>
 <body class="error404"><h1>Oops! That page can&rsquo;t be found.</h1></body></html>
@@ -70,6 +81,7 @@ class Call:
     path: str
     status: int
     time: float
+    rest_route: bool = False  # reached through `?rest_route=` rather than /wp-json/
 
 
 class _WooError(Exception):
@@ -84,8 +96,11 @@ class _WooError(Exception):
 
     def response(self) -> JSONResponse:
         return JSONResponse(
-            {"code": self.code, "message": self.message,
-             "data": {"status": self.status, **self.data}},
+            {
+                "code": self.code,
+                "message": self.message,
+                "data": {"status": self.status, **self.data},
+            },
             status_code=self.status,
         )
 
@@ -98,9 +113,12 @@ class WooSandbox:
     """A WooCommerce store for tests and the demo; `.app` is the ASGI application.
 
     `strip_authorization` (a host that drops the Authorization header before PHP sees it),
-    `html_firewall` and `woocommerce_active` are read on every request, so a test may flip them
-    between calls. `.calls` logs every answered request, `.query_credentials` the key and secret
-    of every https request that carried them in its query string.
+    `html_firewall`, `woocommerce_active` and `permalinks` are read on every request, so a test
+    may flip them between calls. `home_url` is WordPress's home URL (the index's `home` and
+    `url`, what OAuth signatures are checked against); None means the address each request
+    came to. A `wc_version` before 9.2 has no `global_unique_id`. `.calls` logs every answered
+    request, `.query_credentials` the key and secret of every https request that carried
+    them in its query string.
     """
 
     def __init__(
@@ -117,11 +135,19 @@ class WooSandbox:
         currency: str = "EUR",
         language: str = "en_US",
         clock: Callable[[], float] = time.time,
+        permalinks: str = "pretty",
+        home_url: str | None = None,
     ) -> None:
+        if permalinks not in ("pretty", "plain"):
+            raise ValueError("permalinks is 'pretty' or 'plain'")
+        self.permalinks = permalinks
+        self.home_url = home_url.rstrip("/") if home_url else None
         self.catalog = catalog if catalog is not None else Catalog(200)
-        self.keys: dict[str, tuple[str, str]] = dict(keys) if keys is not None else {
-            DEMO_CONSUMER_KEY: (DEMO_CONSUMER_SECRET, "read_write")
-        }
+        self.keys: dict[str, tuple[str, str]] = (
+            dict(keys)
+            if keys is not None
+            else {DEMO_CONSUMER_KEY: (DEMO_CONSUMER_SECRET, "read_write")}
+        )
         self.store_name = store_name
         self.woocommerce_active = woocommerce_active
         self.strip_authorization = strip_authorization
@@ -138,6 +164,7 @@ class WooSandbox:
         self._nonces: dict[str, dict[str, float]] = {}  # key -> nonce -> timestamp
 
         routes = [
+            Route("/", self._home_page, methods=["GET", "HEAD"]),
             Route("/wp-json", self._index, methods=["GET", "HEAD"]),
             Route("/wp-json/", self._index, methods=["GET", "HEAD"]),
             Route("/wp-json/wc/v3/products", self._list_products, methods=["GET", "HEAD"]),
@@ -173,14 +200,25 @@ class WooSandbox:
             await self._wrapped(scope, receive, send)
             return
         status_holder: list[int] = [0]
+        scope = _rest_routed(scope)
+        plain_wp_json = (
+            self.permalinks == "plain"
+            and "woo.request_path" not in scope
+            and (scope["path"] == "/wp-json" or scope["path"].startswith("/wp-json/"))
+        )
 
         async def logging_send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 status_holder[0] = int(message["status"])
+                headers = list(message.get("headers", []))
+                headers.append((b"link", self._api_link(scope).encode("latin-1")))
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
-            if self.html_firewall:
+            if plain_wp_json:
+                await self._plain_wp_json(scope)(scope, receive, logging_send)
+            elif self.html_firewall:
                 page = HTMLResponse(
                     _FIREWALL_PAGE,
                     status_code=403,
@@ -191,13 +229,54 @@ class WooSandbox:
                 await self._wrapped(scope, receive, logging_send)
         finally:
             self.calls.append(
-                Call(scope["method"], scope["path"], status_holder[0], time.time())
+                Call(
+                    scope["method"],
+                    scope["path"],
+                    status_holder[0],
+                    time.time(),
+                    rest_route="woo.request_path" in scope,
+                )
             )
+
+    def _home(self, scope: dict[str, Any]) -> str:
+        """WordPress's home URL: the configured one, or where this request came to."""
+        if self.home_url:
+            return self.home_url
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not host and scope.get("server"):
+            server_host, port = scope["server"]
+            host = f"{server_host}:{port}"
+        return f"{scope.get('scheme', 'http')}://{host}"
+
+    def _api_root(self, scope: dict[str, Any]) -> str:
+        home = self._home(scope)
+        if self.permalinks == "plain":
+            return f"{home}/index.php?rest_route=/"
+        return f"{home}/wp-json/"
+
+    def _api_link(self, scope: dict[str, Any]) -> str:
+        return f'<{self._api_root(scope)}>; rel="https://api.w.org/"'
+
+    def _plain_wp_json(self, scope: dict[str, Any]) -> Response:
+        """/wp-json/… without URL rewriting: WordPress's home page, or its canonical redirect
+        adding a slash (the query string kept), after which no page is found."""
+        path = scope["path"]
+        if path in ("/wp-json", "/wp-json/"):
+            return HTMLResponse(_HOME_PAGE.format(name=self.store_name))
+        if path.endswith("/"):
+            return HTMLResponse(_NOT_FOUND_PAGE.format(name=self.store_name), status_code=404)
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = f"{self._home(scope)}{path}/" + (f"?{query}" if query else "")
+        return Response(status_code=301, headers={"location": target})
 
     # --- routes ---------------------------------------------------------------------------
 
+    async def _home_page(self, request: Request) -> Response:
+        return HTMLResponse(_HOME_PAGE.format(name=self.store_name))
+
     async def _index(self, request: Request) -> Response:
-        base = _base_url(request)
+        base = self._home(request.scope)
         namespaces = ["oembed/1.0", "wp/v2", "wp-site-health/v1", "wp-block-editor/v1"]
         if self.woocommerce_active:
             namespaces[1:1] = ["wc/store/v1", "wc/v1", "wc/v2", "wc/v3", "wc-admin"]
@@ -228,24 +307,28 @@ class WooSandbox:
                 raise _invalid_param(
                     "status", f"status is not one of {', '.join(_STATUS_ENUM[:-1])}, and publish."
                 )
-            self._require_user(request, "woocommerce_rest_cannot_view",
-                               "Sorry, you cannot list resources.")
+            self._require_user(
+                request, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources."
+            )
         except _WooError as error:
             return error.response()
         ids = self.catalog.product_ids(status)
         descending = request.query_params.get("order", "desc").lower() != "asc"
         window = _page_of(ids, per_page, page, descending=descending)
-        base = _base_url(request)
-        items = [self.catalog.product(pid, base_url=base) for pid in window]
-        return _collection(request, [i for i in items if i is not None], len(ids), per_page, page)
+        base = self._home(request.scope)
+        items = [self._shown(self.catalog.product(pid, base_url=base)) for pid in window]
+        return self._collection(request, [i for i in items if i], len(ids), per_page, page)
 
     async def _get_product(self, request: Request) -> Response:
         try:
             self._guard(request, "GET")
-            self._require_user(request, "woocommerce_rest_cannot_view",
-                               "Sorry, you cannot view this resource.")
-            product = self.catalog.product(
-                int(request.path_params["id"]), base_url=_base_url(request)
+            self._require_user(
+                request, "woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."
+            )
+            product = self._shown(
+                self.catalog.product(
+                    int(request.path_params["id"]), base_url=self._home(request.scope)
+                )
             )
             if product is None:
                 raise _WooError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
@@ -257,33 +340,37 @@ class WooSandbox:
         try:
             self._guard(request, "GET")
             per_page, page = _paging(request)
-            self._require_user(request, "woocommerce_rest_cannot_view",
-                               "Sorry, you cannot list resources.")
+            self._require_user(
+                request, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources."
+            )
             product_id = int(request.path_params["id"])
-            if not self.catalog.has_product(product_id):
-                raise _WooError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
         except _WooError as error:
             return error.response()
+        # A missing product has no variations, and WooCommerce says just that: 200 [].
         ids = self.catalog.variation_ids(product_id)
         descending = request.query_params.get("order", "desc").lower() != "asc"
         window = _page_of(ids, per_page, page, descending=descending)
-        base = _base_url(request)
-        items = [self.catalog.variation(product_id, vid, base_url=base) for vid in window]
-        return _collection(request, [i for i in items if i is not None], len(ids), per_page, page)
+        base = self._home(request.scope)
+        items = [
+            self._shown(self.catalog.variation(product_id, vid, base_url=base)) for vid in window
+        ]
+        return self._collection(request, [i for i in items if i], len(ids), per_page, page)
 
     async def _get_variation(self, request: Request) -> Response:
         try:
             self._guard(request, "GET")
-            self._require_user(request, "woocommerce_rest_cannot_view",
-                               "Sorry, you cannot view this resource.")
-            variation = self.catalog.variation(
-                int(request.path_params["id"]),
-                int(request.path_params["variation_id"]),
-                base_url=_base_url(request),
+            self._require_user(
+                request, "woocommerce_rest_cannot_view", "Sorry, you cannot view this resource."
+            )
+            variation = self._shown(
+                self.catalog.variation(
+                    int(request.path_params["id"]),
+                    int(request.path_params["variation_id"]),
+                    base_url=self._home(request.scope),
+                )
             )
             if variation is None:
-                raise _WooError(404, "woocommerce_rest_product_variation_invalid_id",
-                                "Invalid ID.")
+                raise _WooError(404, "woocommerce_rest_product_variation_invalid_id", "Invalid ID.")
         except _WooError as error:
             return error.response()
         return JSONResponse(variation)
@@ -291,8 +378,11 @@ class WooSandbox:
     async def _batch(self, request: Request) -> Response:
         try:
             self._guard(request, "POST")
-            self._require_user(request, "woocommerce_rest_cannot_batch",
-                               "Sorry, you are not allowed to batch manipulate this resource.")
+            self._require_user(
+                request,
+                "woocommerce_rest_cannot_batch",
+                "Sorry, you are not allowed to batch manipulate this resource.",
+            )
             raw = await request.body()
             try:
                 body = json.loads(raw) if raw.strip() else {}
@@ -301,20 +391,22 @@ class WooSandbox:
             if not isinstance(body, dict):
                 raise _WooError(400, "rest_invalid_json", "Invalid JSON body passed.")
             if any(body.get(op) for op in ("create", "update", "delete")):
-                raise _WooError(501, "sandbox_not_implemented",
-                                "The sandbox answers only an empty batch.")
+                raise _WooError(
+                    501, "sandbox_not_implemented", "The sandbox answers only an empty batch."
+                )
         except _WooError as error:
             return error.response()
-        return JSONResponse({})
+        return JSONResponse([])  # what WooCommerce answers to an empty batch
 
     async def _system_status(self, request: Request) -> Response:
         try:
             self._guard(request, "GET")
-            self._require_user(request, "woocommerce_rest_cannot_view",
-                               "Sorry, you cannot list resources.")
+            self._require_user(
+                request, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources."
+            )
         except _WooError as error:
             return error.response()
-        base = _base_url(request)
+        base = self._home(request.scope)
         return JSONResponse(
             {
                 "environment": {
@@ -335,8 +427,11 @@ class WooSandbox:
                     "number_of_decimals": 2,
                 },
                 "active_plugins": [
-                    {"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce",
-                     "version": self.wc_version}
+                    {
+                        "plugin": "woocommerce/woocommerce.php",
+                        "name": "WooCommerce",
+                        "version": self.wc_version,
+                    }
                 ],
             }
         )
@@ -438,30 +533,56 @@ class WooSandbox:
         used[nonce] = float(timestamp)
         return record[1]
 
-    @staticmethod
-    def _signature_matches(request: Request, secret: str, method: str) -> bool:
-        """Verified with oauthlib against scheme + Host + path + query; the body is not signed."""
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    def _signature_matches(self, request: Request, secret: str, method: str) -> bool:
+        """WooCommerce's check: the base string's URL is the home URL on the request's scheme
+        plus the request path past the home's own path (so `/` is `http://home`, no slash);
+        the parameters are the query string's; the body is not signed."""
+        raw_path = request.scope.get("woo.request_path") or request.scope.get("raw_path")
+        path = (raw_path or request.url.path.encode()).decode("latin-1").split("?", 1)[0]
+        home = httpx.URL(self._home(request.scope))
+        site_path = home.path.rstrip("/")
+        if path.startswith(site_path + "/"):
+            path = path[len(site_path) + 1 :]
+        base_uri = f"{request.url.scheme}://{home.netloc.decode('latin-1')}{site_path}"
+        if path:
+            base_uri += "/" + path.lstrip("/")
         query = request.scope.get("query_string", b"").decode("latin-1")
-        host = request.headers.get("host", "")
-        uri = f"{request.url.scheme}://{host}{raw_path.decode('latin-1')}"
-        oauth_request = OAuthRequest(f"{uri}?{query}" if query else uri, http_method=request.method)
-        try:
-            oauth_request.params = oauth_signature.collect_parameters(
-                uri_query=query, exclude_oauth_signature=True
-            )
-        except ValueError:
-            return False
-        oauth_request.signature = request.query_params["oauth_signature"]
-        verify = (
-            oauth_signature.verify_hmac_sha256
-            if method == "HMAC-SHA256"
-            else oauth_signature.verify_hmac_sha1
-        )
-        try:
-            return bool(verify(oauth_request, client_secret=secret))
-        except ValueError:
-            return False
+        # PHP's $_GET: one value per name, the last one.
+        params = dict(parse_qsl(query, keep_blank_values=True))
+        given = params.pop("oauth_signature", "")
+        normalized = oauth_signature.normalize_parameters(list(params.items()))
+        base_string = oauth_signature.signature_base_string(request.method, base_uri, normalized)
+        digest = hashlib.sha256 if method == "HMAC-SHA256" else hashlib.sha1
+        key = quote(secret, safe="~").encode() + b"&"
+        expected = base64.b64encode(hmac.new(key, base_string.encode(), digest).digest())
+        return hmac.compare_digest(expected.decode(), given)
+
+    def _shown(self, item: dict[str, Any] | None) -> dict[str, Any] | None:
+        """An item as this WooCommerce version shows it: no GTIN field before 9.2."""
+        if item is not None and _version(self.wc_version) < (9, 2):
+            item.pop("global_unique_id", None)
+        return item
+
+    def _collection(
+        self, request: Request, items: list[dict[str, Any]], total: int, per_page: int, page: int
+    ) -> JSONResponse:
+        """A list with its totals and, as WordPress does, prev/next links that repeat the whole
+        query string of the request: OAuth parameters and `consumer_secret` included."""
+        total_pages = math.ceil(total / per_page) if total else 0
+        headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(total_pages)}
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+        path = (request.scope.get("woo.request_path") or b"").decode("latin-1")
+        path = path or request.url.path
+        links = []
+        last = max(total_pages, 1)
+        for target, rel in ((page - 1, "prev"), (page + 1, "next")):
+            if target >= 1 and (target <= total_pages or (rel == "prev" and page > last)):
+                query = urlencode([*kept, ("page", str(target))])
+                links.append(f'<{self._home(request.scope)}{path}?{query}>; rel="{rel}"')
+        response = JSONResponse(items, headers=headers)
+        if links:
+            response.headers.append("Link", ", ".join(links))
+        return response
 
 
 class _LoggedApp:
@@ -477,9 +598,31 @@ class _LoggedApp:
 # --- helpers ------------------------------------------------------------------------------
 
 
-def _base_url(request: Request) -> str:
-    host = request.headers.get("host") or request.url.netloc
-    return f"{request.url.scheme}://{host}"
+def _rest_routed(scope: dict[str, Any]) -> dict[str, Any]:
+    """`/?rest_route=/wc/v3/products&…` (or on /index.php) routed as `/wp-json/wc/v3/products`,
+    as WordPress does with any permalinks; the path it came to is kept for the OAuth check."""
+    if scope["type"] != "http" or scope["path"] not in ("/", "/index.php"):
+        return scope
+    query = scope.get("query_string", b"").decode("latin-1")
+    routes = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "rest_route"]
+    if not routes:
+        return scope
+    route = "/" + routes[-1].strip("/")
+    path = "/wp-json/" if route == "/" else f"/wp-json{route}"
+    return {
+        **scope,
+        "path": path,
+        "raw_path": path.encode(),
+        "woo.request_path": scope.get("raw_path") or scope["path"].encode(),
+    }
+
+
+def _version(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
 
 
 def _invalid_param(name: str, message: str) -> _WooError:
@@ -522,23 +665,3 @@ def _page_of(ids: Sequence[int], per_page: int, page: int, *, descending: bool) 
     if descending:
         return [ids[total - 1 - i] for i in range(start, stop)]
     return list(ids[start:stop])
-
-
-def _collection(
-    request: Request, items: list[dict[str, Any]], total: int, per_page: int, page: int
-) -> JSONResponse:
-    total_pages = math.ceil(total / per_page) if total else 0
-    headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(total_pages)}
-    # Unlike WordPress, leave credentials out of the links.
-    kept = [
-        (k, v) for k, v in request.query_params.multi_items()
-        if k not in ("consumer_key", "consumer_secret", "page") and not k.startswith("oauth_")
-    ]
-    links = []
-    for target, rel in ((page - 1, "prev"), (page + 1, "next")):
-        if 1 <= target <= total_pages:
-            query = urlencode([*kept, ("page", str(target))])
-            links.append(f'<{_base_url(request)}{request.url.path}?{query}>; rel="{rel}"')
-    if links:
-        headers["Link"] = ", ".join(links)
-    return JSONResponse(items, headers=headers)

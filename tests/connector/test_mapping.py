@@ -867,3 +867,46 @@ def test_zero_stock_payload_matches_what_was_pushed() -> None:
 def test_the_spec_check_catches_what_the_spec_forbids(payload: dict[str, Any]) -> None:
     with pytest.raises(AssertionError):
         assert_valid(payload)
+
+
+def test_a_variations_dated_sale_keeps_its_dates() -> None:
+    """A real store's variations carry date_on_sale_from/_to like simple products."""
+    item = variation(
+        0,
+        sku="V-1",
+        regular_price="20.00",
+        sale_price="15.00",
+        date_on_sale_from_gmt="2024-06-01T00:00:00",
+        date_on_sale_to_gmt="2099-12-31T23:59:59",
+    )
+    discount = mapped(variable_sample(), item).payload["discount_prices"]
+    assert discount == [
+        {
+            "price": {"amount": 15.0, "currency": "USD"},
+            "start_date": "2024-06-01T00:00:00Z",
+            "end_date": "2099-12-31T23:59:59Z",
+        }
+    ]
+
+
+def test_variations_of_a_real_store_catalog_map_as_it_means_them() -> None:
+    """The sandbox posing as WooCommerce 8.2: inherited SKUs are skipped (they would all
+    overwrite the parent's product), parent-managed stock is the parent's quantity."""
+    from connector.sandbox.catalog import Catalog
+
+    catalog = Catalog(300)
+    options = ProductOptions(statuses=("publish", "private", "draft", "pending"))
+    seen_parent_stock = seen_inherited = False
+    for parent in catalog.iter_products():
+        if parent["type"] != "variable":
+            continue
+        for item in catalog.variations(parent["id"]):
+            result = map_item(parent, item, STORE, options)
+            if item["sku"] == parent["sku"]:
+                assert isinstance(result, Skipped) and result.reason.startswith("no SKU")
+                seen_inherited = True
+            elif item["manage_stock"] == "parent" and isinstance(result, MappedProduct):
+                expected = max(0, parent["stock_quantity"])
+                assert result.payload["quantities"] == [{"available_quantity": expected}]
+                seen_parent_stock = True
+    assert seen_inherited and seen_parent_stock

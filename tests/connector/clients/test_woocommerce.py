@@ -170,6 +170,8 @@ async def test_connect_over_https_uses_basic_and_returns_display_details() -> No
         "key_last7": DEMO_CONSUMER_KEY[-7:],
         "permission": "read_write",
         "auth_mode": "basic",
+        "api_root": f"{HTTPS}/wp-json/",
+        "permalinks": "pretty",
     }
     assert all(call.status == 200 for call in sandbox.calls)
     assert DEMO_CONSUMER_SECRET not in json.dumps(details)

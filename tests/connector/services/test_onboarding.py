@@ -183,3 +183,57 @@ async def test_a_damaged_secrets_file_shows_as_needing_authorization(
     assert any("damaged" in warning for warning in data["warnings"])
     await onboarding.connect_mirakl(world.engine, DEMO_CLIENT_ID, Secret(DEMO_CLIENT_SECRET))
     assert status(world.engine)["mirakl"]["needs_authorization"] is False
+
+
+async def test_a_real_stores_addresses_are_saved_and_the_sync_uses_them(
+    mirakl_woo_home: Path,
+) -> None:
+    """Plain permalinks and a home URL other than the address typed (WooCommerce 8.2.2, over
+    http): connecting records both in the account, and the sync reads the store with them,
+    a parent-managed variation carrying its parent's stock."""
+    import httpx
+
+    from connector.product_options import ProductOptions
+    from connector.sandbox.catalog import Catalog
+    from connector.sandbox.woocommerce import WooSandbox
+    from connector.services.sync import run_sync, save_options
+
+    world = make_world(mirakl_woo_home)
+    world.woo = WooSandbox(
+        catalog=Catalog(80, seed=3),
+        permalinks="plain",
+        home_url="http://127.0.0.1:8082",
+        wc_version="8.2.2",
+    )
+    world.engine.woo_transport = httpx.ASGITransport(app=world.woo.app)
+    await onboarding.connect_mirakl(world.engine, DEMO_CLIENT_ID, Secret(DEMO_CLIENT_SECRET))
+    account = await onboarding.connect_woocommerce(
+        world.engine,
+        "http://localhost:8082/index.php?rest_route=/",
+        Secret(DEMO_CONSUMER_KEY),
+        Secret(DEMO_CONSUMER_SECRET),
+    )
+    details = account.details
+    assert details["url"] == "http://localhost:8082"
+    assert details["home_url"] == "http://127.0.0.1:8082"
+    assert details["permalinks"] == "plain"
+    assert details["api_root"] == "http://localhost:8082/index.php?rest_route=/"
+    assert details["wc_version"] == "8.2.2" and details["auth_mode"] == "oauth1"
+
+    save_options(world.engine, ProductOptions(sync_products=True))
+    report = await run_sync(world.engine)
+    assert report.failed == 0
+    catalog = world.woo.catalog
+    shared = [
+        (parent, item)
+        for parent in catalog.iter_products(status="publish")
+        if parent["type"] == "variable"
+        for item in catalog.variations(parent["id"])
+        if item["manage_stock"] == "parent"
+        and item["sku"] != parent["sku"]
+        and item["status"] == "publish"
+    ]
+    assert shared
+    for parent, item in shared:
+        pushed = world.mirakl.products[item["sku"]]["quantities"][0]["available_quantity"]
+        assert pushed == max(0, parent["stock_quantity"])

@@ -337,21 +337,23 @@ class MiraklWooApp(App[None]):
 
     def on_disconnected(self, message: Disconnected) -> None:
         message.stop()
+        from tui.screens.receipt import ReceiptScreen
+
         receipt = message.receipt
         lines = receipt.lines() if hasattr(receipt, "lines") else [str(receipt)]
-        self.notify(
-            "\n".join(lines),
-            title="Disconnected",
-            severity="information",
-            timeout=30,
-            markup=False,
-        )
         self.sync_events = []
         self.watched_events = []
         self.last_sync_report = None
         self.resumable = None
-        self.show(authorize_mirakl_screen(self.demo))
+        # The receipt stays until read; then Authorize Mirakl Connect (unless the merchant
+        # was taken elsewhere meanwhile, e.g. an account authorized in another terminal).
+        receipt_screen = ReceiptScreen(lines, lambda: self._receipt_read(receipt_screen))
+        self.show(receipt_screen)
         self.forget_kept_screens()
+
+    def _receipt_read(self, receipt_screen: Screen[Any]) -> None:
+        if self.screen is receipt_screen:
+            self.route()
 
     # actions ---------------------------------------------------------------------------
 

@@ -15,11 +15,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from connector.engine import MIRAKL, WOOCOMMERCE, Engine
-from connector.errors import NotConnected, UsageError
+from connector.errors import ConnectorError, NotConnected, UsageError
 from connector.events import Activity, Finished, OnEvent, Progress, Waiting, ignore
 from connector.jobs import journal_stop, runner_lock, settle_dead_jobs
 from connector.mapping import zero_stock_payload
 from connector.pacing import guard_for
+from connector.services.verify import Verification, read_back
 from connector.services.wipe import wipe_data_folder
 from connector.store import Job, LedgerRow
 
@@ -81,6 +82,7 @@ class Receipt:
     store_url: str | None
     company: str | None
     taken_over: int = 0  # of `changed`: products that were the seller's before (set to 0 only)
+    verification: Verification | None = None  # what Mirakl Connect showed before the wipe
 
     @property
     def revoke_hint(self) -> str:
@@ -104,6 +106,8 @@ class Receipt:
                 f"{self.taken_over} product(s) that were on Mirakl Connect before the connector "
                 "took them over were set to quantity 0, not deleted."
             )
+        if self.verification is not None:
+            lines.append(self.verification.line(self.option))
         if self.revoke_hint:
             lines.append(f"WooCommerce keys cannot be revoked remotely: {self.revoke_hint}")
         return lines
@@ -136,10 +140,16 @@ def pending(engine: Engine) -> Job | None:
 
 
 async def run_disconnect(
-    engine: Engine, option: str, confirm: str | None, on_event: OnEvent = ignore
+    engine: Engine,
+    option: str,
+    confirm: str | None,
+    on_event: OnEvent = ignore,
+    *,
+    verify: bool = True,
 ) -> Receipt:
     """Run (or resume) the disconnect. Raises and keeps everything if Mirakl refuses or the
-    network goes away; the same call resumes where it stopped."""
+    network goes away; the same call resumes where it stopped. `verify`: read the catalog
+    back after the catalog step (bounded) and say what Mirakl Connect shows."""
     if not confirmation_ok(confirm):
         raise UsageError(f"Type the word {CONFIRM_WORD!r} to confirm.", "Nothing was changed.")
     if option not in CATALOG_OPTIONS:
@@ -170,6 +180,9 @@ async def run_disconnect(
         except BaseException as error:
             journal_stop(store, job.id, "Disconnect", error)
             raise
+        verification = None
+        if verify and option != "keep":
+            verification = await _read_back(engine, job, option, on_event)
         # store step: WooCommerce keys cannot be revoked over REST; the receipt names the key.
         store.update_job(job.id, step="wipe")
         woo, mirakl = store.account(WOOCOMMERCE), store.account(MIRAKL)
@@ -180,6 +193,7 @@ async def run_disconnect(
             store_url=woo.details.get("url") if woo else None,
             company=(mirakl.details.get("company_name") if mirakl else None),
             taken_over=taken_over,
+            verification=verification,
         )
         on_event(Progress("disconnect", "deleting local data", job.total, job.total, 0.0))
         wipe_data_folder(engine)
@@ -252,6 +266,30 @@ async def _catalog_step(engine: Engine, job: Job, option: str, on_event: OnEvent
     if client is not None:
         store.log_activity(f"Catalog step done: {done} product(s).")
     return done
+
+
+async def _read_back(
+    engine: Engine, job: Job, option: str, on_event: OnEvent
+) -> Verification | None:
+    """What Mirakl Connect shows now; None when it cannot be read (the disconnect goes on:
+    the catalog step was accepted, the read-back only reports)."""
+    store = engine.store
+    store.update_job(job.id, step="verifying")
+    on_event(Progress("disconnect", "checking what Mirakl Connect shows", job.total, job.total, 0))
+    try:
+        client = engine.mirakl_client()
+    except ConnectorError as error:  # resumed after the wipe began: the secrets are gone
+        log.info("no read-back: %s", error.one_line())
+        return None
+    try:
+        verification = await read_back(store, client, engine.pacer(store), option)
+    except ConnectorError as error:
+        log.info("read-back failed: %s", error.one_line())
+        return None
+    finally:
+        await client.aclose()
+    store.log_activity(verification.line(option))
+    return verification
 
 
 def _take(rows: Iterator[LedgerRow]) -> list[LedgerRow]:

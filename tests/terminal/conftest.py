@@ -364,6 +364,11 @@ def toast_text(screen: str) -> str:
     return " ".join(" ".join(parts).split())
 
 
+def receipt_text(screen: str) -> str:
+    """The receipt screen's words as one line (box borders and line breaks dropped)."""
+    return " ".join(screen.replace("│", " ").split())
+
+
 def spaced(n: int) -> str:
     """`3,029`: how every screen writes counts."""
     return f"{n:,}"

@@ -32,8 +32,8 @@ from tests.terminal.conftest import (
     marks,
     pane_env,
     processes_with_env,
+    receipt_text,
     spaced,
-    toast_text,
     wait_process_gone,
 )
 
@@ -155,8 +155,10 @@ def test_hangup_mid_disconnect_then_resume(
     assert where in screen, framed(screen)
     t2.settle()
     t2.send("Enter", settle=False)
-    screen = t2.wait_for_all("Disconnected", "Authorize Mirakl Connect", timeout=30)
-    assert "Revoke the key ending in" in toast_text(screen), framed(screen)
+    screen = t2.wait_for_all("Receipt", "c Continue", timeout=30)
+    assert "Revoke the key ending in" in receipt_text(screen), framed(screen)
+    t2.send("Enter", settle=False)
+    t2.wait_for_all("Authorize Mirakl Connect", timeout=30)
     t2.send("C-q", settle=False)
     assert t2.wait_exit() == 0
 

@@ -22,8 +22,8 @@ from tests.terminal.conftest import (
     framed,
     marks,
     pane_env,
+    receipt_text,
     spaced,
-    toast_text,
 )
 
 OPTIONS = ("Disconnect & keep catalog active", "Deactivate Products", "Delete Products")
@@ -132,11 +132,14 @@ def test_whole_journey_at_80x24(
     t.send("Tab", "Tab")
     t.send("Enter", settle=False)
 
-    # The receipt, and the Authorize Mirakl Connect screen with fresh state.
-    screen = t.wait_for_all("Disconnected", "Authorize Mirakl Connect", timeout=30)
-    receipt = toast_text(screen)
+    # The receipt stays until read; Enter, then the Authorize Mirakl Connect screen.
+    screen = t.wait_for_all("Receipt", "c Continue", timeout=30)
+    receipt = receipt_text(screen)
     assert f"{pushed} product(s) deleted from Mirakl Connect" in receipt, framed(screen)
     assert f"Revoke the key ending in …{key7}" in receipt, framed(screen)
+    assert "Mirakl Connect shows" in receipt, framed(screen)  # what it confirmed
+    t.send("Enter", settle=False)
+    screen = t.wait_for_all("Authorize Mirakl Connect", "Client secret", timeout=30)
     assert "not connected" in header(screen)
     assert_footer(t, "^q Quit")
     assert not (demo_folder / "data").exists(), "the data folder survived the disconnect"

@@ -112,3 +112,24 @@ async def fill_modal(pilot: Pilot[Any], option: str | None, text: str) -> None:
 def products_snapshot(world: World) -> dict[str, Any]:
     """A deep copy of the Mirakl Connect sandbox catalog, to compare before and after."""
     return copy.deepcopy(world.mirakl.products)
+
+
+def receipt_text(app: Any) -> str:
+    """The receipt shown after a disconnect (asserting it is shown)."""
+    from textual.widgets import Static
+
+    from tui.screens.receipt import ReceiptScreen
+
+    assert isinstance(app.screen, ReceiptScreen), type(app.screen).__name__
+    return str(app.screen.query_one("#receipt", Static).content)
+
+
+async def read_receipt(pilot: Any) -> str:
+    """Read the receipt, press Enter: a fresh Authorize Mirakl Connect screen follows."""
+    from tui.screens.authorize_mirakl import AuthorizeMiraklScreen
+
+    text = receipt_text(pilot.app)
+    await pilot.press("enter")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, AuthorizeMiraklScreen), type(pilot.app.screen).__name__
+    return text

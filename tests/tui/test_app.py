@@ -7,7 +7,7 @@ import os
 import signal
 
 from textual.command import CommandList, CommandPalette
-from textual.widgets import Footer
+from textual.widgets import Footer, Static
 
 from connector.services import disconnect
 from tests.sandboxes import World
@@ -18,6 +18,7 @@ from tui.screens.authorize_mirakl import AuthorizeMiraklScreen
 from tui.screens.authorize_woocommerce import AuthorizeWooScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.product_settings import ProductSettingsScreen
+from tui.screens.receipt import ReceiptScreen
 
 
 def palette_titles(app: MiraklWooApp) -> list[str]:
@@ -74,12 +75,16 @@ async def test_a_disconnect_shows_the_receipt_and_a_fresh_authorize_screen(
         receipt = await disconnect.run_disconnect(connected.engine, "keep", disconnect.CONFIRM_WORD)
         app.post_message(Disconnected(receipt))
         await settle(pilot)
+        # The receipt stays (a screen, not a toast) until read...
+        assert isinstance(app.screen, ReceiptScreen)
+        shown = str(app.screen.query_one("#receipt", Static).content)
+        assert "Disconnected." in shown
+        assert "…" + receipt.key_last7 in shown  # which key to revoke
+        await pilot.pause(1.0)
+        assert isinstance(app.screen, ReceiptScreen)
+        await pilot.press("enter")  # ...then a fresh Authorize Mirakl Connect
         assert isinstance(app.screen, AuthorizeMiraklScreen) and app.screen is not before
         assert app.sub_title == "not connected"
-        notes = list(app._notifications)
-        assert notes and "Disconnected" in notes[-1].message
-        assert notes[-1].severity == "information" and notes[-1].markup is False
-        assert "…" + receipt.key_last7 in notes[-1].message  # which key to revoke
 
 
 async def test_the_palette_lists_every_screen_and_action(connected: World) -> None:

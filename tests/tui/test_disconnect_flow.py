@@ -27,6 +27,7 @@ from tests.tui.account_helpers import (
     keys,
     modal,
     products_snapshot,
+    read_receipt,
     synced_world,
 )
 from tui.app import MiraklWooApp
@@ -80,7 +81,8 @@ async def test_each_option_end_to_end(mirakl_woo_home: Path, option: str) -> Non
         await fill_modal(pilot, option, "disconnect")
         await pilot.press("enter")
         await settle(pilot)
-        # The App handled Disconnected: fresh Authorize Mirakl Connect screen.
+        # The App handled Disconnected: the receipt, then a fresh Authorize screen.
+        await read_receipt(pilot)
         assert isinstance(app.screen, AuthorizeMiraklScreen)
         assert "not connected" in app.sub_title
 
@@ -157,7 +159,7 @@ async def test_error_mid_way_keeps_everything_and_retry_finishes(mirakl_woo_home
         assert app.focused is retry
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, AuthorizeMiraklScreen)
+        await read_receipt(pilot)
     assert not set(ids) & set(world.mirakl.products)
     assert foreign_intact(world)
     assert not mirakl_woo_home.exists()
@@ -197,7 +199,7 @@ async def test_an_unfinished_disconnect_is_offered_to_resume(mirakl_woo_home: Pa
         assert any("resume it, or cancel it" in n.message for n in app._notifications)
         await pilot.press("enter")
         await settle(pilot)
-        assert isinstance(app.screen, AuthorizeMiraklScreen)
+        await read_receipt(pilot)
     for mirakl_id in ids:
         quantities = world.mirakl.products[mirakl_id]["quantities"]
         assert all(q["available_quantity"] == 0 for q in quantities)

@@ -13,10 +13,10 @@ from textual.widgets._footer import FooterKey
 from connector.services import disconnect
 from connector.services.sync import load_options
 from tests.sandboxes import World
+from tests.tui.account_helpers import read_receipt
 from tests.tui.conftest import SIZE, connect, settle
 from tui.app import MiraklWooApp
 from tui.messages import Disconnected
-from tui.screens.authorize_mirakl import AuthorizeMiraklScreen
 from tui.screens.overview import OverviewScreen
 from tui.screens.product_settings import ProductSettingsScreen
 
@@ -110,7 +110,7 @@ async def test_a_disconnect_drops_the_kept_screens(connected: World) -> None:
         receipt = await disconnect.run_disconnect(connected.engine, "keep", disconnect.CONFIRM_WORD)
         app.post_message(Disconnected(receipt))
         await settle(pilot)
-        assert isinstance(app.screen, AuthorizeMiraklScreen)
+        await read_receipt(pilot)
         assert not app.is_screen_installed("overview")
         assert not app.is_screen_installed("product_settings")
         assert not any(screen.is_attached for screen in old)

@@ -118,10 +118,8 @@ def test_progress_mid_job(snap_compare: SnapCompare, mirakl_woo_home: Path) -> N
     assert snap_compare(app, run_before=mid_job)
 
 
-def test_authorize_screen_after_disconnect(
-    snap_compare: SnapCompare, mirakl_woo_home: Path
-) -> None:
-    """Keep (no remote call): the receipt and a fresh Authorize Mirakl Connect screen."""
+def test_receipt_after_disconnect(snap_compare: SnapCompare, mirakl_woo_home: Path) -> None:
+    """Keep (no remote call): the receipt stays on screen until read."""
 
     async def disconnect(pilot: Pilot[Any]) -> None:
         await steps(["a"], ["d"], CHOOSE["keep"], ["tab", *keys("disconnect"), "enter"])(pilot)

@@ -197,3 +197,25 @@ async def test_taking_over_the_sellers_own_products_is_an_opt_in(
     assert plan.taken_over == 2
     assert "2 products that were there before the connector" in explanation
     assert "not deleted" in explanation
+
+
+async def test_each_setting_is_saved_as_it_changes(connected: World) -> None:
+    """No Save needed: leaving the screen loses nothing, and a line says what was saved."""
+    app = MiraklWooApp(connected.engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        app.screen.query_one("#stock", Input).focus()
+        await pilot.press("ctrl+a", "ctrl+k", *"7")
+        assert "Saved: Stock when WooCommerce does not manage it" in text(app, "#settings-saved")
+        app.screen.query_one("#status-draft", Checkbox).focus()
+        await pilot.press("space")
+        assert "Saved: Statuses pushed" in text(app, "#settings-saved")
+        await pilot.press("o")  # away, without Save
+        options = load_options(connected.engine)
+        assert options.unmanaged_stock == 7 and "draft" in options.statuses
+        await pilot.press("p")
+        assert app.screen.query_one("#stock", Input).value == "7"
+        app.screen.query_one("#stock", Input).focus()
+        await pilot.press("ctrl+a", "ctrl+k", *"x")  # not valid: said, not saved
+        assert text(app, "#settings-error").startswith("Not saved:")
+        assert load_options(connected.engine).unmanaged_stock == 7

@@ -49,10 +49,10 @@ TAKE_OVER_NOTE = (
 
 
 class ProductSettingsScreen(KeptScreen):
-    """The Sync Product switch (saved at once) and the options saved with "Save settings".
-
-    Invalid values show one message and save nothing. "Sync Product" saves the form, if it
-    changed and is valid, then runs the same sync as the Overview.
+    """Product settings, each saved the moment it changes (a line says what was saved), so
+    nothing is lost by going elsewhere. An invalid value shows one message and saves nothing
+    ("Save settings" and ctrl+s save what is shown again). "Sync Product" saves the form, if
+    it changed and is valid, then runs the same sync as the Overview.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -204,6 +204,27 @@ class ProductSettingsScreen(KeptScreen):
     @on(Input.Submitted)
     def _save_requested(self) -> None:
         self.save()
+
+    @on(Checkbox.Changed)
+    @on(RadioSet.Changed)
+    @on(Input.Changed)
+    def _field_changed(self) -> None:
+        """Every change is saved as it is made, when the form is valid."""
+        from connector.services.sync import load_options, save_options
+
+        try:
+            options = self.read_form()
+        except ConnectorError as error:
+            self._say(error=error.one_line())
+            return
+        saved = load_options(self.engine)
+        if options == saved:
+            self._say()
+            return
+        save_options(self.engine, options)
+        before = dict(saved.describe())
+        changed = [label for label, value in options.describe() if before.get(label) != value]
+        self._say(saved=f"Saved: {', '.join(changed)}." if changed else "Saved.")
 
     def before_sync(self) -> bool:
         """Called by the App before a sync starts from this screen: sync what is shown."""

@@ -110,3 +110,28 @@ async def test_escape_and_cancel_change_nothing(mirakl_woo_home: Path, how: str)
     assert world.engine.store.linked_count() == linked
     assert products_snapshot(world) == before
     assert mirakl_woo_home.exists()
+
+
+@pytest.mark.parametrize("size", [(60, 20), (80, 24), (160, 48)])
+async def test_the_modal_opens_at_its_top_and_fits_its_text(
+    mirakl_woo_home: Path, size: tuple[int, int]
+) -> None:
+    """The warning is read first on a small terminal; on a large one the dialog is as tall
+    as its text, not the whole screen; the buttons are always in sight."""
+    world = await synced_world(mirakl_woo_home)
+    app = AccountHost(world.engine)
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        dialog = modal(app)
+        body = dialog.query_one("#dialog-body")
+        warning = dialog.query_one("#what-happens", Static)
+        assert body.scroll_y == 0
+        assert warning.region.y >= body.region.y and warning.region.height > 0
+        assert app.focused is dialog.query_one("#options")
+        buttons = dialog.query_one("#buttons")
+        assert buttons.region.bottom <= size[1] - 1  # above the footer
+        fits = body.virtual_size.height <= body.region.height
+        if size == (160, 48):
+            assert fits
+            assert dialog.query_one("#dialog").region.height < 30  # not stretched to 48

@@ -115,6 +115,10 @@ class OptionButton(MarkedRadioButton):
         return 1 + len(self._layout(width)[1])
 
 
+#: Rows around the dialog's body: its border (2), the buttons (3), the footer (1).
+_CHROME = 6
+
+
 class DisconnectModal(ModalScreen[DisconnectRequest | None]):
     """Says what a disconnect does; returns the chosen option, or None when cancelled."""
 
@@ -134,7 +138,7 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
         padding: 0 1;
     }
     DisconnectModal #dialog-body {
-        height: 1fr;
+        height: auto;  /* as tall as its text; capped by `on_resize` so the buttons stay */
     }
     DisconnectModal #what-happens { margin-bottom: 1; }
     DisconnectModal #question { text-style: bold; }
@@ -204,7 +208,17 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one(RadioSet).focus()
+        # Opens at its top: the warning is read first, even when the body has to scroll.
+        self.query_one(RadioSet).focus(scroll_visible=False)
+        self._fit()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    def _fit(self) -> None:
+        """The body is as tall as its text, and no taller than what the buttons, the dialog's
+        border and the footer leave (then it scrolls)."""
+        self.query_one("#dialog-body").styles.max_height = max(4, self.size.height - _CHROME)
 
     @property
     def option(self) -> str | None:

@@ -113,9 +113,10 @@ def map_item(
 
     sku = str(item.get("sku") or "").strip()
     if variation is not None and sku and sku == str(product.get("sku") or "").strip():
-        # WooCommerce shows a variation without its own SKU with the parent's: every such
-        # variation would overwrite the same Mirakl product.
-        return skipped("no SKU (the variation only inherits its parent's SKU)")
+        # WooCommerce shows a variation without its own SKU with the parent's (SKUs are
+        # unique, so it cannot really have it): every such variation would overwrite the
+        # same Mirakl product. In WordPress admin its SKU field is empty: "no SKU" it is.
+        return skipped("no SKU")
     if not sku:
         return skipped("no SKU")
     if len(sku) > MAX_ID:

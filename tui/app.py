@@ -205,7 +205,29 @@ class MiraklWooApp(App[None]):
         self.call_next(self.stop_own_jobs_and_exit)
 
     async def action_quit(self) -> None:
-        await self.stop_own_jobs_and_exit()
+        """Quit at once when idle. With a job of this app running, ask: leave it running in
+        the background, or stop it (resumable). A job another process runs goes on."""
+        from tui.screens.quit_modal import QuitModal
+
+        worker = self.own_job()
+        if worker is None or self.handing_off is not None or isinstance(self.screen, QuitModal):
+            await self.stop_own_jobs_and_exit()  # ctrl+q twice: stop it (resumable) and quit
+            return
+
+        self.push_screen(
+            QuitModal(str(worker.group), background=self.demo is None), self._quit_chosen
+        )
+
+    async def _quit_chosen(self, choice: str | None) -> None:
+        from tui.screens.quit_modal import BACKGROUND, STOP
+
+        if choice == BACKGROUND:
+            worker = self.own_job()
+            if worker is not None:
+                await self._hand_off(worker)
+            self.exit()
+        elif choice == STOP:
+            await self.stop_own_jobs_and_exit()
 
     async def stop_own_jobs_and_exit(self) -> None:
         """Cancel the jobs this app runs and wait until their services have journaled them
@@ -661,6 +683,8 @@ class MiraklWooApp(App[None]):
         self.refresh_bindings()
 
     def _can_continue_in_background(self) -> bool:
+        if self.demo is not None:  # the demo's servers end with the app: a runner would fail
+            return False
         if self.handing_off is not None or self.job_watch is not None:
             return False
         if self.own_job() is not None:

@@ -18,6 +18,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from textual.widgets import Button, Static
 
 from connector.engine import Engine
 from connector.errors import ConnectorError
+from connector.jobs import is_runner_active
 from connector.product_options import ProductOptions
 from connector.sandbox.mirakl import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from connector.sandbox.server import SandboxServers
@@ -37,9 +39,12 @@ from connector.services import onboarding
 from connector.services.background import open_job, runner_env
 from connector.services.sync import run_sync, save_options
 from connector.settings import Settings
+from tests.sandboxes import World
 from tests.tui.account_helpers import account, fill_modal, read_receipt, synced_world
+from tests.tui.conftest import DEMO
 from tui.app import MiraklWooApp
 from tui.screens.overview import OverviewScreen
+from tui.screens.quit_modal import QuitModal
 from tui.screens.receipt import ReceiptScreen
 from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
@@ -411,3 +416,50 @@ async def test_sighup_during_a_disconnect_journals_it_as_interrupted(
     assert job.done == sum(c.items for c in accepted) == 1000
     assert child_pids() <= children  # the app started no process that outlives it
     engine.close()
+
+
+async def test_quitting_during_a_sync_asks_and_can_leave_it_running(
+    mirakl_woo_home: Path, servers: SandboxServers
+) -> None:
+    engine = await connected(mirakl_woo_home, servers, synced=False)
+    app = MiraklWooApp(engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await until(pilot, lambda: len(servers.mirakl.calls_of("upsert")) >= 1)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, QuitModal)
+        await pilot.press("escape")  # stay: nothing stopped
+        await pilot.pause()
+        assert not isinstance(app.screen, QuitModal) and app.sync_running
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert app.focused is app.screen.query_one("#background")
+        await pilot.press("enter")  # leave it running
+        await until(pilot, lambda: not app.is_running, timeout=20)
+    # The app is gone; its runner finishes the pass.
+    store = engine.store
+    deadline = time.monotonic() + 60
+    while store.open_job("sync") is not None or is_runner_active(store):
+        assert time.monotonic() < deadline, "the background runner did not finish the sync"
+        time.sleep(0.2)
+    assert store.ledger_counts()["pushed"] == len(servers.mirakl.products) > 1000
+
+
+async def test_the_demo_offers_only_stop_or_stay(connected: World) -> None:
+    connected.mirakl_faults.latency = 0.5
+    app = MiraklWooApp(connected.engine, demo=DEMO)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, QuitModal)
+        assert not modal.query("#background")  # its servers end with the app
+        said = str(modal.query_one("#quit-text", Static).content)
+        assert "cannot go on in the background" in said
+        assert app.check_action("continue_in_background", ()) is False
+        await pilot.press("x")  # stop it: recorded, resumable
+        await until(pilot, lambda: not app.is_running, timeout=20)
+    job = connected.engine.store.open_job("sync")
+    assert job is not None and job.state == "interrupted"

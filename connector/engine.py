@@ -178,12 +178,22 @@ class Engine:
             company_id=company_id,
             pacer=pacer,
             transport=self.mirakl_transport,
+            ca_file=self.settings.ca_file,
             **self.client_options.get(MIRAKL, {}),
         )
 
     def new_woo_client(
-        self, url: str, key: Secret, secret: Secret, auth_mode: str | None = None
+        self,
+        url: str,
+        key: Secret,
+        secret: Secret,
+        auth_mode: str | None = None,
+        *,
+        api_root: str | None = None,
+        home_url: str | None = None,
     ) -> WooClient:
+        """`api_root`, `home_url`: what connect found (plain permalinks, a home URL other
+        than the address given), so a sync does not find them again."""
         from connector.clients.woocommerce import WooClient
 
         redact.register(key)
@@ -193,6 +203,9 @@ class Engine:
             consumer_key=key,
             consumer_secret=secret,
             auth_mode=auth_mode,
+            api_root=api_root,
+            home_url=home_url,
+            ca_file=self.settings.ca_file,
             transport=self.woo_transport,
             **self.client_options.get(WOOCOMMERCE, {}),
         )
@@ -223,7 +236,14 @@ class Engine:
                 "Run `mirakl-woo connect woocommerce --url URL --consumer-key CK`.",
             )
         details = account.details
-        return self.new_woo_client(details["url"], key, secret, details.get("auth_mode"))
+        return self.new_woo_client(
+            details["url"],
+            key,
+            secret,
+            details.get("auth_mode"),
+            api_root=details.get("api_root"),
+            home_url=details.get("home_url"),
+        )
 
 
 def _open_store(path: Path) -> Store:

@@ -233,15 +233,24 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
     disconnect.add_argument(
         "--confirm", required=True, metavar="WORD", help="the word `disconnect`, to confirm"
     )
+    disconnect.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="skip reading the catalog back to report what Mirakl Connect shows gone or at 0",
+    )
     _json_option(disconnect)
 
-    jobs = sub.add_parser("jobs", help="the running or interrupted job; `jobs resume` resumes it")
+    jobs = sub.add_parser(
+        "jobs", help="the running or interrupted job; `jobs resume` resumes it, `jobs cancel` "
+        "calls it off"
+    )
     jobs.add_argument(
         "action",
         nargs="?",
-        choices=("show", "resume"),
+        choices=("show", "resume", "cancel"),
         default="show",
-        help="show (the default) the open job, or resume it here",
+        help="show (the default) the open job, resume it here, or cancel it (a disconnect "
+        "called off keeps both accounts; what it changed is pushed again by the next sync)",
     )
     _json_option(jobs)
 
@@ -481,6 +490,13 @@ def format_status(data: dict[str, Any]) -> str:
             f"WooCommerce     {woo.get('store_name')}  {woo['url']}  key …{woo['key_last7']}  "
             f"since {woo['connected_since']}" + _needs_authorization(woo)
         )
+        if woo.get("permalinks") == "plain":
+            lines.append("                the store uses plain permalinks (API at ?rest_route=)")
+        if woo.get("home_url"):
+            lines.append(
+                f"                WordPress home URL {woo['home_url']}: requests are signed "
+                f"for it, sent to {woo['url']}"
+            )
         if woo.get("auth_mode") == "query":
             lines.append(
                 "                the secret travels in the URL: the host strips the "
@@ -644,7 +660,9 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
     progress = _ProgressLines()
     try:
         receipt = _run_job(
-            lambda: run_disconnect(engine, args.catalog, args.confirm, on_event=progress)
+            lambda: run_disconnect(
+                engine, args.catalog, args.confirm, on_event=progress, verify=not args.no_verify
+            )
         )
     finally:
         progress.close()
@@ -683,6 +701,17 @@ def cmd_jobs(args: argparse.Namespace) -> int:
                 )
                 if not job["runner_active"]:
                     print("Resume it with `mirakl-woo jobs resume`.")
+            return EXIT_OK
+        if args.action == "cancel":
+            from connector.services.cancel import cancel_job
+
+            cancelled = cancel_job(engine)
+            if args.json:
+                _print_json(cancelled.to_dict() if cancelled else None)
+            elif cancelled is None:
+                print("Nothing to cancel: no job is interrupted or unfinished.")
+            else:
+                print("\n".join(_clean(line) for line in cancelled.lines()))
             return EXIT_OK
         progress = _ProgressLines()
         try:

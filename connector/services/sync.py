@@ -387,7 +387,8 @@ async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:
         if store.open_job("disconnect") is not None:
             raise UsageError(
                 "A disconnect is unfinished: no sync until it is done.",
-                "Resume it with `mirakl-woo jobs resume` or from the Account screen.",
+                "Resume it (`mirakl-woo jobs resume`, or the Account screen), or call it off "
+                "to stay connected (`mirakl-woo jobs cancel`).",
             )
         number = int(store.get_setting("sync_pass", 0)) + 1
         store.set_setting("sync_pass", number)

@@ -254,3 +254,21 @@ def test_kill_while_the_seller_catalog_is_read_page_two(bench: Bench) -> None:
     finish_and_check_sync(bench)
     check_disconnected(bench, bench.run(*DELETE))
     assert set(bench.products()) == set(bench.theirs)
+
+
+def test_a_killed_disconnect_called_off_from_the_cli_then_synced_back(bench: Bench) -> None:
+    """An SSH drop mid-delete; the admin changes their mind: `jobs cancel`, then `sync`."""
+    finish_and_check_sync(bench)
+    before = copy.deepcopy(bench.products())
+    bench.kill_when(DELETE, grown_by(lambda: bench.accepted("delete"), 1))
+    assert len(bench.products()) < len(before)  # the first batch went
+    cancelled = bench.run("jobs", "cancel", "--json")
+    assert cancelled.returncode == 0, cancelled.stderr
+    answer = json.loads(cancelled.stdout)
+    # Killed as the answer arrived: changed for sure, or sent and never heard back about.
+    assert answer["kind"] == "disconnect" and answer["restored"] + answer["maybe"] == 1000
+    assert "stay connected" in answer["message"]
+    assert bench.run("jobs", "cancel").stdout.startswith("Nothing to cancel")
+    finish_and_check_sync(bench)
+    assert bench.products() == before  # every deleted product back, as WooCommerce has it
+    check_disconnected(bench, bench.run(*DEACTIVATE, "--no-verify"))  # another option now

@@ -237,3 +237,13 @@ async def test_a_real_stores_addresses_are_saved_and_the_sync_uses_them(
     for parent, item in shared:
         pushed = world.mirakl.products[item["sku"]]["quantities"][0]["available_quantity"]
         assert pushed == max(0, parent["stock_quantity"])
+
+    from connector.cli import format_status
+    from connector.services.status import status
+
+    shown = format_status(status(world.engine))
+    assert "the store uses plain permalinks (API at ?rest_route=)" in shown
+    assert (
+        "WordPress home URL http://127.0.0.1:8082: requests are signed for it, sent to "
+        "http://localhost:8082" in shown
+    )

@@ -508,6 +508,7 @@ def format_status(data: dict[str, Any]) -> str:
     products = dict(data["products"])
     linked, taken_over = products.pop("linked"), products.pop("taken_over", 0)
     theirs = products.pop("already_on_mirakl", 0)
+    woo_products = products.pop("woo_products", 0)
     lines.append(
         "Products        "
         + "  ".join(f"{k} {v}" for k, v in sorted(products.items()))
@@ -515,6 +516,10 @@ def format_status(data: dict[str, Any]) -> str:
         + (f", {taken_over} of them taken over" if taken_over else "")
         + ")"
     )
+    if linked:
+        from connector.services.status import from_woo
+
+        lines.extend(f"                {line}" for line in from_woo(woo_products, linked))
     if theirs:
         lines.append(
             f"                {theirs} already on Mirakl Connect, not created by the "

@@ -388,6 +388,12 @@ class Store:
             args.append(origin)
         return int(self._db.execute(sql, args).fetchone()[0])
 
+    def linked_woo_products(self) -> int:
+        """The WooCommerce products behind the linked ones (a variable product counts once,
+        however many of its variations are on Mirakl Connect)."""
+        sql = f"SELECT COUNT(DISTINCT COALESCE(woo_parent_id, woo_id)) FROM ledger WHERE {LINKED}"
+        return int(self._db.execute(sql).fetchone()[0])
+
     # ownership --------------------------------------------------------------------------
 
     def add_foreign(self, mirakl_ids: Iterable[str]) -> None:

@@ -41,6 +41,17 @@ def _saved_secrets(engine: Engine) -> set[str]:
         return set()
 
 
+def from_woo(woo_products: int, linked: int) -> list[str]:
+    """`1,500 WooCommerce products → 1,823 Mirakl Connect products`, and why they differ."""
+    lines = [
+        f"{woo_products:,} WooCommerce product{'' if woo_products == 1 else 's'} → "
+        f"{linked:,} Mirakl Connect product{'' if linked == 1 else 's'}"
+    ]
+    if linked > woo_products:
+        lines.append("(each variation is a product of its own on Mirakl Connect)")
+    return lines
+
+
 def accounts(engine: Engine) -> dict[str, Any]:
     """Only the two accounts of `status` (no counts: cheap enough for every screen switch)."""
     store = engine.peek_store()
@@ -68,7 +79,7 @@ def _status(engine: Engine) -> dict[str, Any]:
         return {
             **accounts(engine),
             "sync_products": False,
-            "products": {"linked": 0, "taken_over": 0, "already_on_mirakl": 0},
+            "products": {"linked": 0, "taken_over": 0, "already_on_mirakl": 0, "woo_products": 0},
             "job": None,
             "last_sync": None,
             "data_folder": str(engine.settings.home),
@@ -82,6 +93,7 @@ def _status(engine: Engine) -> dict[str, Any]:
     # Woo products whose id the seller already had on Mirakl Connect: left alone, not ours.
     counts["already_on_mirakl"] = store.skipped_reasons().get(NOT_OURS, 0)
     counts["taken_over"] = store.linked_count("taken_over")
+    counts["woo_products"] = store.linked_woo_products()
     job = settle_dead_jobs(store)
     return {
         **accounts(engine),

@@ -137,7 +137,9 @@ def test_status_of_a_fresh_machine_creates_nothing(tmp_path: Path, servers) -> N
     data = json.loads(result.stdout)
     assert data["mirakl"] is None and data["woocommerce"] is None
     assert data["sync_products"] is False
-    assert data["products"] == {"linked": 0, "taken_over": 0, "already_on_mirakl": 0}
+    assert data["products"] == {
+        "linked": 0, "taken_over": 0, "already_on_mirakl": 0, "woo_products": 0
+    }
     assert data["job"] is None and data["last_sync"] is None
     assert not home.exists()
 

@@ -219,3 +219,22 @@ async def test_each_setting_is_saved_as_it_changes(connected: World) -> None:
         await pilot.press("ctrl+a", "ctrl+k", *"x")  # not valid: said, not saved
         assert text(app, "#settings-error").startswith("Not saved:")
         assert load_options(connected.engine).unmanaged_stock == 7
+
+
+async def test_the_counts_add_up_from_woocommerce_to_mirakl(connected: World) -> None:
+    app = MiraklWooApp(connected.engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        await settle(pilot)
+        catalog = connected.woo.catalog
+        owner: dict[str, int] = {}  # SKU on Mirakl Connect → the WooCommerce product behind it
+        for product in catalog.iter_products():
+            owner[product["sku"]] = product["id"]
+            for variation in catalog.variations(product["id"]):
+                owner.setdefault(variation["sku"], product["id"])
+        on_mirakl = set(connected.mirakl.products)
+        woo_products = len({owner[sku] for sku in on_mirakl})
+        assert woo_products < len(on_mirakl)  # variable products make more than one
+        shown = text(app, "#products")
+        assert f"{woo_products} WooCommerce products → {len(on_mirakl)} Mirakl Connect" in shown
+        assert "each variation is a product of its own" in shown

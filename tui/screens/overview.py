@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from connector.services.status import status
+from connector.services.status import from_woo, status
 from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader, mirakl_name, store_name
 from tui.widgets.key_footer import KeyFooter
@@ -67,7 +67,8 @@ def accounts_text(current: dict[str, Any]) -> str:
 
 def products_text(current: dict[str, Any], skipped_reasons: dict[str, int]) -> str:
     counts: dict[str, int] = dict(current.get("products") or {})
-    counts.pop("linked", None)
+    linked = counts.pop("linked", 0)
+    woo_products = counts.pop("woo_products", 0)
     counts.pop("already_on_mirakl", None)  # said by its skip reason below
     taken_over = counts.pop("taken_over", 0)
     shown = [f"{counts.pop(state, 0):,} {label}" for state, label in STATE_LABELS.items()]
@@ -77,6 +78,8 @@ def products_text(current: dict[str, Any], skipped_reasons: dict[str, int]) -> s
         _row("Products", " · ".join(shown[:3])),
         _row("", " · ".join(shown[3:])),
     ]
+    if linked:
+        lines.extend(_row("", line) for line in from_woo(woo_products, linked))
     if taken_over:
         lines.append(_row("", f"  {taken_over:,} taken over: were on Mirakl Connect before"))
     for reason, count in list(skipped_reasons.items())[:5]:

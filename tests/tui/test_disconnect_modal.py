@@ -21,7 +21,7 @@ from tests.tui.account_helpers import (
     products_snapshot,
     synced_world,
 )
-from tui.screens.disconnect_modal import CONFIRM_HINT, DisconnectModal
+from tui.screens.disconnect_modal import CHOOSE_HINT, CONFIRM_HINT, DisconnectModal
 
 ACCEPTED = ["disconnect", "  disconnect  "]
 REFUSED = ["Disconnect", "DISCONNECT", "yes", ""]
@@ -135,3 +135,25 @@ async def test_the_modal_opens_at_its_top_and_fits_its_text(
         if size == (160, 48):
             assert fits
             assert dialog.query_one("#dialog").region.height < 30  # not stretched to 48
+
+
+@pytest.mark.parametrize(
+    ("option", "text", "said"),
+    [
+        (None, "", "Choose what happens to the products above, and type disconnect."),
+        ("delete", "", CONFIRM_HINT),
+        (None, "disconnect", CHOOSE_HINT),
+    ],
+)
+async def test_enter_on_the_unarmed_button_says_what_is_missing(
+    mirakl_woo_home: Path, option: str | None, text: str, said: str
+) -> None:
+    world = await synced_world(mirakl_woo_home)
+    app = AccountHost(world.engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await fill_modal(pilot, option, text)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert modal(app)  # still open, nothing started
+        assert str(modal(app).query_one("#hint", Static).content) == said
+        assert status(world.engine)["job"] is None

@@ -251,6 +251,14 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
         event.stop()
         if self.ready:
             self._confirm()
+        else:  # the button is not armed yet: say what is missing (no colour needed)
+            self.query_one("#hint", Static).update(self._missing())
+
+    def _missing(self) -> str:
+        word_ok = confirmation_ok(self.query_one(Input).value)
+        if self.option is None and not word_ok:
+            return "Choose what happens to the products above, and type disconnect."
+        return CHOOSE_HINT if self.option is None else CONFIRM_HINT
 
     @on(Button.Pressed, "#go")
     def _go(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -393,10 +393,8 @@ class MiraklWooApp(App[None]):
             return False
         if self._navigation_locked():
             return None
-        if action in ("sync", "disconnect") and self.background_kind() is not None:
-            return None  # one job at a time: another process runs one (the reason is shown)
-        if action == "sync" and self.sync_running:
-            return None
+        if action in ("sync", "disconnect") and self.job_blocks(action):
+            return None  # greyed out; pressed anyway, the key says why (`on_key`)
         current = {
             "overview": "OverviewScreen",
             "product_settings": "ProductSettingsScreen",
@@ -424,7 +422,7 @@ class MiraklWooApp(App[None]):
     def action_disconnect(self) -> None:
         """Open the Account screen and start its Disconnect dialog."""
         account = account_screen_class()
-        if not self._allowed("disconnect"):
+        if not self._allowed("disconnect") or self._say_blocked("disconnect"):
             return
         screen = self.screen if isinstance(self.screen, account) else account()
         if screen is not self.screen:
@@ -433,9 +431,40 @@ class MiraklWooApp(App[None]):
         if opener is not None:
             self.call_after_refresh(opener)
 
+    def job_blocks(self, action: str) -> str:
+        """Why `action` (sync, disconnect) cannot start now, or "" when it can."""
+        kind = self.background_kind()
+        if kind is not None:
+            return (
+                f"A {kind} runs in another process: {action.capitalize()} waits until it "
+                "ends (its progress is shown)."
+            )
+        if self.sync_running:
+            if action == "sync":
+                return "A sync is running already: its progress is shown."
+            return "A sync is running: Disconnect waits until it ends (or stop it first)."
+        return ""
+
+    def on_key(self, event: events.Key) -> None:
+        """A greyed-out Sync now / Disconnect pressed while a job runs says why it waits
+        (a disabled binding runs nothing, so the key reaches here)."""
+        action = {"s": "sync", "d": "disconnect"}.get(event.key)
+        if action is None or self._navigation_locked() or not self.connected():
+            return
+        if action == "disconnect" and not isinstance(self.screen, account_screen_class()):
+            return
+        if self._say_blocked(action):
+            event.stop()
+
+    def _say_blocked(self, action: str) -> bool:
+        reason = self.job_blocks(action)
+        if reason:
+            self.notify(reason, severity="warning", markup=False)
+        return bool(reason)
+
     def action_sync(self) -> None:
         """Sync now. A screen may veto it first (Product settings saves its form)."""
-        if not self._allowed("sync"):
+        if not self._allowed("sync") or self._say_blocked("sync"):
             return
         if self.notice_background_job() is not None:
             self.notify(

@@ -223,9 +223,15 @@ async def test_continue_in_background_hands_the_disconnect_to_a_runner(
         shown = reason(app)
         assert f"Running in the background (pid {runner}): you can close this terminal" in shown
         assert "`mirakl-woo jobs` shows its progress" in shown
-        # Nothing else can start meanwhile; the progress view stays on screen.
+        # Nothing else can start meanwhile (greyed out), and the keys say why when pressed.
         assert app.check_action("sync", ()) is None
         assert screen.check_action("disconnect", ()) is None
+        await pilot.press("s", "d")
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert "A disconnect runs in another process: Sync waits until it ends" in said[-2]
+        assert "Disconnect waits until it ends" in said[-1]
+        assert app.screen is screen and not app.sync_running
         assert screen.query_one(JobProgress).display
         assert not screen.has_class("-failed") and not screen.has_class("-pending")
 
@@ -347,7 +353,7 @@ async def test_continue_in_background_hands_the_sync_to_a_runner(
         await until(pilot, lambda: app.job_watch is not None)
         runner = app.job_watch.pid if app.job_watch else None
         assert runner is not None
-        assert not app.sync_running and app.check_action("sync", ()) is None
+        assert not app.sync_running and app.job_blocks("sync")
         assert "Running in the background" in reason(app)
         progress = app.screen.query_one("#sync-progress", JobProgress)
         assert progress.display and not progress.finished

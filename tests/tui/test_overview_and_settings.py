@@ -238,3 +238,19 @@ async def test_the_counts_add_up_from_woocommerce_to_mirakl(connected: World) ->
         shown = text(app, "#products")
         assert f"{woo_products} WooCommerce products → {len(on_mirakl)} Mirakl Connect" in shown
         assert "each variation is a product of its own" in shown
+
+
+async def test_d_during_a_sync_says_why_it_waits(connected: World) -> None:
+    connected.mirakl_faults.latency = 0.5
+    app = MiraklWooApp(connected.engine)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        assert app.sync_running
+        await pilot.press("a", "d")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "AccountScreen"  # no modal over a running sync
+        assert "A sync is running: Disconnect waits" in list(app._notifications)[-1].message
+        await pilot.press("s")
+        await pilot.pause()
+        assert "A sync is running already" in list(app._notifications)[-1].message
+        await settle(pilot)

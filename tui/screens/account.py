@@ -329,8 +329,8 @@ class AccountScreen(Screen[None]):
         if action == "disconnect" and (
             self.busy
             or not self.connected
-            or getattr(self.app, "sync_running", False)  # one job at a time
-            or self._background_kind() is not None  # ... across processes too
+            or getattr(self.app, "sync_running", False)  # one job at a time (the App's
+            or self._background_kind() is not None  # `on_key` says why when pressed)
         ):
             return None  # shown greyed out in the Footer
         return True
@@ -358,6 +358,11 @@ class AccountScreen(Screen[None]):
 
     def action_disconnect(self) -> None:
         """Open the Disconnect modal with the plan read from the ledger."""
+        blocks: Callable[[str], str] | None = getattr(self.app, "job_blocks", None)
+        reason = blocks("disconnect") if blocks is not None else ""
+        if reason:  # one job at a time, across processes too: the key says why
+            self.notify(reason, severity="warning", markup=False)
+            return
         notice: Callable[[], object] | None = getattr(self.app, "notice_background_job", None)
         if notice is not None and notice() is not None:
             self.notify(

@@ -207,7 +207,8 @@ class Engine:
             home_url=home_url,
             ca_file=self.settings.ca_file,
             transport=self.woo_transport,
-            **self.client_options.get(WOOCOMMERCE, {}),
+            **{"concurrency": self.settings.store_concurrency}
+            | self.client_options.get(WOOCOMMERCE, {}),
         )
 
     def mirakl_client(self) -> MiraklClient:

@@ -47,6 +47,49 @@ GTIN_META_KEYS = (
     "_alg_ean",
     "_ts_gtin",
 )
+# The top-level fields `map_item` reads (plus `id`, `type` and `status`, which the sync reads
+# too): what the sync asks the store for (`_fields=`), so WooCommerce computes nothing else.
+PRODUCT_FIELDS = (
+    "id",
+    "type",
+    "status",
+    "sku",
+    "name",
+    "description",
+    "short_description",
+    "images",
+    "price",
+    "regular_price",
+    "sale_price",
+    "date_on_sale_from_gmt",
+    "date_on_sale_to_gmt",
+    "manage_stock",
+    "stock_quantity",
+    "stock_status",
+    "global_unique_id",
+    "meta_data",
+    "categories",
+    "brands",
+    "attributes",
+)
+VARIATION_FIELDS = (
+    "id",
+    "status",
+    "sku",
+    "description",
+    "image",
+    "attributes",
+    "price",
+    "regular_price",
+    "sale_price",
+    "date_on_sale_from_gmt",
+    "date_on_sale_to_gmt",
+    "manage_stock",
+    "stock_quantity",
+    "stock_status",
+    "global_unique_id",
+    "meta_data",
+)
 _IMAGE_URL = re.compile(r"^(http|https)://\S+$")
 _UNMANAGED_IN_STOCK = {"instock", "onbackorder"}
 _SYNCED_TYPES = {"simple"}

@@ -14,6 +14,10 @@ APP_NAME = "mirakl-woo"
 DEFAULT_AUTH_URL = "https://auth.mirakl.net/oauth/token"
 DEFAULT_API_URL = "https://miraklconnect.com/api"
 DEFAULT_MIN_INTERVAL = 60.0
+# Requests in flight to the store: each holds one of its PHP workers for 0.1-0.3 s of CPU,
+# and a small host has a handful, which the shop's visitors need too.
+DEFAULT_STORE_CONCURRENCY = 3
+MAX_STORE_CONCURRENCY = 16
 
 
 class StateError(ConnectorError):
@@ -62,6 +66,25 @@ def ca_file_from_env(env: Mapping[str, str] | None = None) -> Path | None:
     return path
 
 
+def store_concurrency_from_env(env: Mapping[str, str] | None = None) -> int:
+    """`MIRAKL_WOO_STORE_CONCURRENCY`: requests in flight to the WooCommerce store."""
+    env = os.environ if env is None else env
+    raw = env.get("MIRAKL_WOO_STORE_CONCURRENCY", "").strip()
+    if not raw:
+        return DEFAULT_STORE_CONCURRENCY
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_STORE_CONCURRENCY:
+        raise UsageError(
+            f"MIRAKL_WOO_STORE_CONCURRENCY must be a whole number from 1 to "
+            f"{MAX_STORE_CONCURRENCY} (requests in flight to the store).",
+            f"It is set to {raw!r}; unset it for the default, {DEFAULT_STORE_CONCURRENCY}.",
+        )
+    return value
+
+
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     value = env.get(name, "").strip() or default
     if not value.startswith(("http://", "https://")):
@@ -78,6 +101,7 @@ class Settings:
     api_url: str = DEFAULT_API_URL
     min_interval: float = DEFAULT_MIN_INTERVAL
     ca_file: Path | None = None
+    store_concurrency: int = DEFAULT_STORE_CONCURRENCY
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +124,7 @@ class Settings:
             api_url=_url(env, "MIRAKL_WOO_API_URL", DEFAULT_API_URL),
             min_interval=interval,
             ca_file=ca_file_from_env(env),
+            store_concurrency=store_concurrency_from_env(env),
         )
 
     @property

@@ -16,7 +16,7 @@ import re
 import secrets
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator, Generator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
@@ -44,6 +44,7 @@ from connector.errors import (
     UsageError,
 )
 from connector.secret import Secret
+from connector.settings import DEFAULT_STORE_CONCURRENCY
 
 log = logging.getLogger("connector.woocommerce")
 
@@ -269,7 +270,10 @@ def oauth_base_uri(url: httpx.URL, home_url: str) -> str:
 
 class WooClient:
     """One WooCommerce store: one keep-alive httpx client, at most `concurrency` requests in
-    flight, transient failures (5xx, 429, timeouts, dropped connections) retried."""
+    flight, transient failures (5xx, 429, timeouts, dropped connections) retried.
+
+    Each request costs the store a PHP worker for 0.1-0.3 s of CPU, and the shop's visitors
+    need those workers too: `concurrency` stays small (MIRAKL_WOO_STORE_CONCURRENCY)."""
 
     def __init__(
         self,
@@ -278,7 +282,7 @@ class WooClient:
         consumer_key: Secret,
         consumer_secret: Secret,
         auth_mode: str | None = None,
-        concurrency: int = 8,
+        concurrency: int = DEFAULT_STORE_CONCURRENCY,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float | None = None,
         attempts: int = 4,
@@ -497,11 +501,12 @@ class WooClient:
     # --- catalog --------------------------------------------------------------------------
 
     async def iter_product_pages(
-        self, *, status: str = "any", per_page: int = 100
+        self, *, status: str = "any", per_page: int = 100, fields: Sequence[str] | None = None
     ) -> AsyncIterator[list[dict[str, Any]]]:
         """Product pages in id order. Page 1 tells how many pages there are; the rest are
         fetched with at most `concurrency` in flight and yielded in order, so memory holds
-        only about `concurrency` pages at a time."""
+        only about `concurrency` pages at a time. `fields`: only those top-level keys
+        (`_fields`, which WooCommerce honours by computing nothing else)."""
         path = f"{API}/products"
 
         def params(page: int) -> dict[str, Any]:
@@ -511,6 +516,7 @@ class WooClient:
                 "status": status,
                 "orderby": "id",
                 "order": "asc",
+                **_fields_param(fields),
             }
 
         first, total_pages, total = await self._page(path, params(1))
@@ -546,15 +552,17 @@ class WooClient:
                 task.cancel()
             await asyncio.gather(*window, return_exceptions=True)
 
-    async def list_variations(self, product_id: int) -> list[dict[str, Any]]:
-        """Every variation of a variable product (all pages), in id order."""
+    async def list_variations(
+        self, product_id: int, *, fields: Sequence[str] | None = None
+    ) -> list[dict[str, Any]]:
+        """Every variation of a variable product (all pages), in id order; `fields` as for
+        `iter_product_pages`."""
         path = f"{API}/products/{int(product_id)}/variations"
         variations: list[dict[str, Any]] = []
         page = 1
         while True:
-            items, total_pages, _ = await self._page(
-                path, {"per_page": 100, "page": page, "orderby": "id", "order": "asc"}
-            )
+            params = {"per_page": 100, "page": page, "orderby": "id", "order": "asc"}
+            items, total_pages, _ = await self._page(path, {**params, **_fields_param(fields)})
             variations.extend(items)
             if total_pages is None and len(items) < 100:
                 break
@@ -965,6 +973,10 @@ def _not_tls(error: BaseException) -> bool:
         sign in text
         for sign in ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "HTTP_REQUEST", "PACKET")
     )
+
+
+def _fields_param(fields: Sequence[str] | None) -> dict[str, str]:
+    return {"_fields": ",".join(fields)} if fields else {}
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import hashlib
 import hmac
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from starlette.routing import Route
 
 from connector.sandbox.catalog import Catalog
 from connector.sandbox.faults import FaultMiddleware, Faults
+from connector.sandbox.php import PhpWorkers
 
 DEMO_CONSUMER_KEY = "ck_4f1c2e9a7b3d5f6081a2c4e6b8d0f1a3c5e7a9b2"
 DEMO_CONSUMER_SECRET = "cs_9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
@@ -51,6 +54,8 @@ _OAUTH_PARAMS = (
     "oauth_signature",
     "oauth_signature_method",
 )
+# The share of item rendering a request asks for (see WooSandbox's CPU model), per request.
+_WORK: contextvars.ContextVar[list[float]] = contextvars.ContextVar("woo_work")
 _STATUS_ENUM = ("any", "future", "trash", "draft", "pending", "private", "publish")
 
 _FIREWALL_PAGE = """<!DOCTYPE html>
@@ -82,6 +87,7 @@ class Call:
     status: int
     time: float
     rest_route: bool = False  # reached through `?rest_route=` rather than /wp-json/
+    fields: str | None = None  # the request's `_fields`, as sent
 
 
 class _WooError(Exception):
@@ -119,6 +125,18 @@ class WooSandbox:
     came to. A `wc_version` before 9.2 has no `global_unique_id`. `.calls` logs every answered
     request, `.query_credentials` the key and secret of every https request that carried
     them in its query string.
+
+    `_fields` is honoured as WordPress does (`rest_filter_response_fields`): only the keys
+    named, a dotted name (`environment.version`) keeping that key of an object.
+
+    Two models of what a request costs the store, which may be combined: `faults.latency`
+    (each request waits, concurrently: a remote host seen through the network) and CPU, as
+    a PHP store spends it: with `cpu_per_request` or `cpu_per_item` set, each request burns
+    `cpu_per_request` plus `cpu_per_item` for each product or variation it renders, scaled by
+    the share of the item's fields it asks for (WooCommerce's controllers compute only the
+    `_fields` asked), in a pool of `workers` processes: beyond `workers` requests in flight,
+    they queue (PHP-FPM). `cpu_seconds` is the CPU the pool spent; `peak_in_flight` the most
+    requests the store held at once. `close()` ends the pool.
     """
 
     def __init__(
@@ -137,6 +155,9 @@ class WooSandbox:
         clock: Callable[[], float] = time.time,
         permalinks: str = "pretty",
         home_url: str | None = None,
+        cpu_per_request: float = 0.0,
+        cpu_per_item: float = 0.0,
+        workers: int = 2,
     ) -> None:
         if permalinks not in ("pretty", "plain"):
             raise ValueError("permalinks is 'pretty' or 'plain'")
@@ -162,6 +183,13 @@ class WooSandbox:
         self.query_credentials: list[tuple[str, str]] = []
         self._clock = clock
         self._nonces: dict[str, dict[str, float]] = {}  # key -> nonce -> timestamp
+        self.cpu_per_request = cpu_per_request
+        self.cpu_per_item = cpu_per_item
+        self.php: PhpWorkers | None = (
+            PhpWorkers(workers) if cpu_per_request > 0 or cpu_per_item > 0 else None
+        )
+        self.in_flight = 0
+        self.peak_in_flight = 0
 
         routes = [
             Route("/", self._home_page, methods=["GET", "HEAD"]),
@@ -192,6 +220,14 @@ class WooSandbox:
         self._wrapped = app
         self.app: Any = _LoggedApp(self)
 
+    @property
+    def cpu_seconds(self) -> float:
+        return self.php.cpu_seconds if self.php is not None else 0.0
+
+    def close(self) -> None:
+        if self.php is not None:
+            self.php.close()
+
     # --- ASGI -----------------------------------------------------------------------------
 
     async def _serve(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -215,19 +251,27 @@ class WooSandbox:
                 message = {**message, "headers": headers}
             await send(message)
 
+        held: list[dict[str, Any]] = []
+        work = [0.0]
+        reply = logging_send
+        if self.php is not None:
+
+            async def hold(message: dict[str, Any]) -> None:  # answered once the CPU is spent
+                held.append(message)
+
+            reply = hold
+        token = _WORK.set(work)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
-            if plain_wp_json:
-                await self._plain_wp_json(scope)(scope, receive, logging_send)
-            elif self.html_firewall:
-                page = HTMLResponse(
-                    _FIREWALL_PAGE,
-                    status_code=403,
-                    headers={"server": "cloudflare", "cf-ray": "8c2f3d4e5a6b7c8d-CDG"},
-                )
-                await page(scope, receive, logging_send)
-            else:
-                await self._wrapped(scope, receive, logging_send)
+            await self._answer(scope, receive, reply, plain_wp_json)
+            if self.php is not None:
+                await self.php.run(self.cpu_per_request + self.cpu_per_item * work[0])
+                for message in held:
+                    await logging_send(message)
         finally:
+            _WORK.reset(token)
+            self.in_flight -= 1
             self.calls.append(
                 Call(
                     scope["method"],
@@ -235,8 +279,24 @@ class WooSandbox:
                     status_holder[0],
                     time.time(),
                     rest_route="woo.request_path" in scope,
+                    fields=_query_value(scope, "_fields"),
                 )
             )
+
+    async def _answer(
+        self, scope: dict[str, Any], receive: Any, send: Any, plain_wp_json: bool
+    ) -> None:
+        if plain_wp_json:
+            await self._plain_wp_json(scope)(scope, receive, send)
+        elif self.html_firewall:
+            page = HTMLResponse(
+                _FIREWALL_PAGE,
+                status_code=403,
+                headers={"server": "cloudflare", "cf-ray": "8c2f3d4e5a6b7c8d-CDG"},
+            )
+            await page(scope, receive, send)
+        else:
+            await self._wrapped(scope, receive, send)
 
     def _home(self, scope: dict[str, Any]) -> str:
         """WordPress's home URL: the configured one, or where this request came to."""
@@ -280,7 +340,8 @@ class WooSandbox:
         namespaces = ["oembed/1.0", "wp/v2", "wp-site-health/v1", "wp-block-editor/v1"]
         if self.woocommerce_active:
             namespaces[1:1] = ["wc/store/v1", "wc/v1", "wc/v2", "wc/v3", "wc-admin"]
-        return JSONResponse(
+        return _json_fields(
+            request,
             {
                 "name": self.store_name,
                 "description": "Just another WordPress site",
@@ -295,7 +356,7 @@ class WooSandbox:
                 "site_icon": 0,
                 "site_icon_url": "",
                 "_links": {"help": [{"href": "https://developer.wordpress.org/rest-api/"}]},
-            }
+            },
         )
 
     async def _list_products(self, request: Request) -> Response:
@@ -334,7 +395,7 @@ class WooSandbox:
                 raise _WooError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
         except _WooError as error:
             return error.response()
-        return JSONResponse(product)
+        return JSONResponse(self._rendered(request, [product])[0])
 
     async def _list_variations(self, request: Request) -> Response:
         try:
@@ -373,7 +434,7 @@ class WooSandbox:
                 raise _WooError(404, "woocommerce_rest_product_variation_invalid_id", "Invalid ID.")
         except _WooError as error:
             return error.response()
-        return JSONResponse(variation)
+        return JSONResponse(self._rendered(request, [variation])[0])
 
     async def _batch(self, request: Request) -> Response:
         try:
@@ -407,7 +468,8 @@ class WooSandbox:
         except _WooError as error:
             return error.response()
         base = self._home(request.scope)
-        return JSONResponse(
+        return _json_fields(
+            request,
             {
                 "environment": {
                     "home_url": base,
@@ -433,7 +495,7 @@ class WooSandbox:
                         "version": self.wc_version,
                     }
                 ],
-            }
+            },
         )
 
     async def _no_route(self, request: Request) -> Response:
@@ -563,6 +625,20 @@ class WooSandbox:
             item.pop("global_unique_id", None)
         return item
 
+    def _rendered(self, request: Request, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Products or variations as `_fields` asks; the share of each one's fields computed
+        is the rendering work the CPU model charges for."""
+        tree = _fields_tree(request)
+        work = _WORK.get(None)
+        if tree is None:
+            if work is not None:
+                work[0] += len(items)
+            return items
+        shown = [_intersect(item, tree) for item in items]
+        if work is not None:
+            work[0] += sum(len(s) / len(i) for s, i in zip(shown, items, strict=True) if i)
+        return shown
+
     def _collection(
         self, request: Request, items: list[dict[str, Any]], total: int, per_page: int, page: int
     ) -> JSONResponse:
@@ -579,7 +655,7 @@ class WooSandbox:
             if target >= 1 and (target <= total_pages or (rel == "prev" and page > last)):
                 query = urlencode([*kept, ("page", str(target))])
                 links.append(f'<{self._home(request.scope)}{path}?{query}>; rel="{rel}"')
-        response = JSONResponse(items, headers=headers)
+        response = JSONResponse(self._rendered(request, items), headers=headers)
         if links:
             response.headers.append("Link", ", ".join(links))
         return response
@@ -615,6 +691,55 @@ def _rest_routed(scope: dict[str, Any]) -> dict[str, Any]:
         "raw_path": path.encode(),
         "woo.request_path": scope.get("raw_path") or scope["path"].encode(),
     }
+
+
+def _query_value(scope: dict[str, Any], name: str) -> str | None:
+    query = scope.get("query_string", b"").decode("latin-1")
+    values = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == name]
+    return values[-1] if values else None
+
+
+def _fields_tree(request: Request) -> dict[str, Any] | None:
+    """`_fields` (a comma list, or `_fields[]=` values) as WordPress nests it: `a.b` keeps key
+    `b` of `a`; a name given whole wins over its sub-keys. None when not asked."""
+    query = request.query_params
+    values = query.getlist("_fields[]") or query.getlist("_fields")[-1:]
+    if not values:
+        return None
+    tree: dict[str, Any] = {}
+    for name in (n for value in values for n in re.split(r"[\s,]+", value) if n):
+        *parents, last = name.split(".")
+        node: Any = tree
+        for part in parents:
+            if node.get(part) is True:
+                break
+            node = node.setdefault(part, {})
+        else:
+            node[last] = True
+    return tree
+
+
+def _intersect(data: Any, tree: dict[str, Any]) -> Any:
+    """WordPress's `_rest_array_intersect_key_recursive`: the keys of `data` named in `tree`,
+    and within those named with sub-keys, only those. A list is a PHP array keyed 0, 1, …"""
+    if isinstance(data, list):
+        kept = {str(i): v for i, v in enumerate(data) if str(i) in tree}
+        kept = {k: _intersect(v, tree[k]) if _nested(v, tree[k]) else v for k, v in kept.items()}
+        return list(kept.values()) if list(kept) == [str(i) for i in range(len(kept))] else kept
+    return {
+        k: _intersect(v, tree[k]) if _nested(v, tree[k]) else v
+        for k, v in data.items()
+        if k in tree
+    }
+
+
+def _nested(value: Any, node: Any) -> bool:
+    return isinstance(value, dict | list) and isinstance(node, dict)
+
+
+def _json_fields(request: Request, data: dict[str, Any]) -> JSONResponse:
+    tree = _fields_tree(request)
+    return JSONResponse(data if tree is None else _intersect(data, tree))
 
 
 def _version(text: str) -> tuple[int, ...]:

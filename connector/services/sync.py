@@ -4,6 +4,7 @@ interval, WooCommerce read while the previous batch waits for its slot, memory f
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import math
 import re
@@ -17,7 +18,15 @@ from connector.engine import WOOCOMMERCE, Engine
 from connector.errors import NotConnected, RemoteRejected, UsageError
 from connector.events import Activity, Finished, OnEvent, Progress, Waiting, ignore
 from connector.jobs import journal_stop, runner_lock
-from connector.mapping import MappedProduct, Skipped, StoreContext, map_item, zero_stock_payload
+from connector.mapping import (
+    PRODUCT_FIELDS,
+    VARIATION_FIELDS,
+    MappedProduct,
+    Skipped,
+    StoreContext,
+    map_item,
+    zero_stock_payload,
+)
 from connector.product_options import ProductOptions
 from connector.services.inventory import NOT_OURS, inventory_needed, run_inventory
 from connector.services.inventory import STEP as INVENTORY_STEP
@@ -136,11 +145,19 @@ class _Pass:
                 self.store.update_job(self.job_id, step=self.step, done=self.read, total=total)
 
 
+def _variations_read(product: dict[str, Any], options: ProductOptions) -> bool:
+    """Whether the sync reads this product's variations: a variable product whose own status
+    is pushed. Any other's would all be skipped, each read costing the store a PHP request."""
+    status = str(product.get("status") or "publish")
+    return product.get("type") == "variable" and status in options.statuses
+
+
 async def _pages_with_variations(
-    woo: Any, sync: _Pass
+    woo: Any, sync: _Pass, options: ProductOptions
 ) -> AsyncIterator[tuple[list[dict[str, Any]], dict[int, list[dict[str, Any]]]]]:
-    """Pages in store order, each with its variations; the variations of the next page are
-    already on their way while this one is mapped (at most two pages held).
+    """Pages in store order, each with the variations of its variable products whose status
+    is pushed; the variations of the next page are already on their way while this one is
+    mapped (at most two pages held). Only the fields the mapping reads are asked for.
 
     No reader task and no end marker: the page reader is this generator's own loop, so a
     failing store raises here, in the consumer; every variations task is awaited or cancelled
@@ -149,13 +166,16 @@ async def _pages_with_variations(
     ahead = deque()
 
     async def variations_of(page: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
-        variable = [p["id"] for p in page if p.get("type") == "variable"]
+        variable = [p["id"] for p in page if _variations_read(p, options)]
         async with asyncio.TaskGroup() as group:  # one fails: the others are cancelled
-            found = [group.create_task(woo.list_variations(pid)) for pid in variable]
+            found = [
+                group.create_task(woo.list_variations(pid, fields=VARIATION_FIELDS))
+                for pid in variable
+            ]
         return {pid: task.result() for pid, task in zip(variable, found, strict=True)}
 
     try:
-        async for page in woo.iter_product_pages(status="any"):
+        async for page in woo.iter_product_pages(status="any", fields=PRODUCT_FIELDS):
             if sync.total is None:
                 sync.total = getattr(woo, "total_products", None) or None
             ahead.append((page, asyncio.create_task(variations_of(page))))
@@ -177,17 +197,31 @@ async def _items(
 ) -> AsyncIterator[MappedProduct | Skipped]:
     """Every simple product and every variation, mapped, in store order."""
     async with engine.woo_client() as woo:
-        async for page, by_parent in _pages_with_variations(woo, sync):
+        async for page, by_parent in _pages_with_variations(woo, sync, options):
             for product in page:
-                if product.get("type") == "variable":
+                if product.get("type") == "variable" and product["id"] in by_parent:
                     for variation in by_parent[product["id"]]:
                         yield map_item(product, variation, context, options)
+                elif product.get("type") == "variable":
+                    yield _unread(product, context, options)
                 else:
                     yield map_item(product, None, context, options)
                 sync.read += 1
                 if sync.read % YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let the screen answer keys between products
             sync.progress()
+
+
+def _unread(product: dict[str, Any], context: StoreContext, options: ProductOptions) -> Skipped:
+    """A variable product whose variations were not read (its status is not pushed): skipped
+    once, under its own id, for the reason the mapping gives each of its variations."""
+    result = map_item(product, {}, context, options)
+    reason = result.reason if isinstance(result, Skipped) else "status not synced"
+    return Skipped(int(product["id"]), None, _name(product), reason)
+
+
+def _name(product: dict[str, Any]) -> str:
+    return html.unescape(str(product.get("name") or "")).strip()
 
 
 async def _batches(

@@ -102,3 +102,28 @@ def test_a_folder_that_cannot_be_created_names_it_and_why(
     with pytest.raises(StateError) as caught:
         Settings(home=home).ensure_home()
     assert caught.value.message == f"Cannot create the data folder {home}: Permission denied."
+
+
+def test_store_concurrency_is_small_by_default_and_can_be_set(tmp_path: Path) -> None:
+    home = {"MIRAKL_WOO_HOME": str(tmp_path)}
+    assert Settings.from_env(home).store_concurrency == 3
+    assert Settings.from_env({**home, "MIRAKL_WOO_STORE_CONCURRENCY": " 5 "}).store_concurrency == 5
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "two", "2.5", "17"])
+def test_bad_store_concurrency_is_one_clear_error(value: str, tmp_path: Path) -> None:
+    env = {"MIRAKL_WOO_HOME": str(tmp_path), "MIRAKL_WOO_STORE_CONCURRENCY": value}
+    with pytest.raises(UsageError, match="MIRAKL_WOO_STORE_CONCURRENCY must be a whole number"):
+        Settings.from_env(env)
+
+
+def test_bad_store_concurrency_exits_2_with_one_line(
+    mirakl_woo_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from connector.cli import main
+
+    monkeypatch.setenv("MIRAKL_WOO_STORE_CONCURRENCY", "lots")
+    assert main(["status"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert "MIRAKL_WOO_STORE_CONCURRENCY" in lines[0]
+    assert len(lines) <= 2  # the message and its hint

@@ -165,6 +165,21 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _dated_sale(rng: random.Random) -> tuple[dict[str, str], bool]:
+    """The dates of a dated sale, and whether it is scheduled for later (a quarter are):
+    the others run now, until far in the future."""
+    scheduled = rng.random() < 0.25
+    start = datetime(2099, 1, 1) if scheduled else datetime(2024, 6, 1)
+    end = datetime(2099, 12, 31, 23, 59, 59)
+    dates = {
+        "date_on_sale_from": _iso(start),
+        "date_on_sale_from_gmt": _iso(start),
+        "date_on_sale_to": _iso(end),
+        "date_on_sale_to_gmt": _iso(end),
+    }
+    return dates, scheduled
+
+
 def _money(value: float) -> str:
     return f"{value:.2f}"
 
@@ -683,15 +698,7 @@ class Catalog:
         rng = self._variation_rng(product_id, 300 + (position if position is not None else 99))
         if rng.random() >= SHARE_VARIATION_SALE_DATED:
             return _no_sale_dates(), sale, True
-        scheduled = rng.random() < 0.25
-        start = datetime(2099, 1, 1) if scheduled else datetime(2024, 6, 1)
-        end = datetime(2099, 12, 31, 23, 59, 59)
-        dates = {
-            "date_on_sale_from": _iso(start),
-            "date_on_sale_from_gmt": _iso(start),
-            "date_on_sale_to": _iso(end),
-            "date_on_sale_to_gmt": _iso(end),
-        }
+        dates, scheduled = _dated_sale(rng)
         return dates, (regular if scheduled else sale), not scheduled
 
     def _build_variation(
@@ -816,15 +823,7 @@ def _sale(rng: random.Random, regular: float) -> tuple[str, str, bool, dict[str,
     if roll < SHARE_SALE_NO_DATES:
         return sale_price, sale_price, True, dates
     # Dated sales: most run now (until far in the future), a quarter is scheduled for later.
-    scheduled = rng.random() < 0.25
-    start = datetime(2099, 1, 1) if scheduled else datetime(2024, 6, 1)
-    end = datetime(2099, 12, 31, 23, 59, 59)
-    dates = {
-        "date_on_sale_from": _iso(start),
-        "date_on_sale_from_gmt": _iso(start),
-        "date_on_sale_to": _iso(end),
-        "date_on_sale_to_gmt": _iso(end),
-    }
+    dates, scheduled = _dated_sale(rng)
     if scheduled:
         return sale_price, _money(regular), False, dates
     return sale_price, sale_price, True, dates

@@ -175,14 +175,14 @@ async def run_disconnect(
             job = store.create_job("disconnect", {"option": option}, total=store.linked_count())
             store.log_activity(f"Disconnect started: {OPTION_LABELS[option]}.")
         taken_over = store.linked_count("taken_over") if option != "keep" else 0
+        verification = None
         try:
             changed = await _catalog_step(engine, job, option, on_event)
+            if verify and option != "keep":
+                verification = await _read_back(engine, job, option, on_event)
         except BaseException as error:
             journal_stop(store, job.id, "Disconnect", error)
             raise
-        verification = None
-        if verify and option != "keep":
-            verification = await _read_back(engine, job, option, on_event)
         # store step: WooCommerce keys cannot be revoked over REST; the receipt names the key.
         store.update_job(job.id, step="wipe")
         woo, mirakl = store.account(WOOCOMMERCE), store.account(MIRAKL)

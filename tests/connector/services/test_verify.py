@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import httpx
+import pytest
 
 from connector.engine import Engine
 from connector.events import Event, Progress
@@ -88,3 +89,20 @@ async def test_no_read_back_when_asked_not_to(mirakl_woo_home: Path) -> None:
     receipt = await disconnect.run_disconnect(world.engine, "delete", "disconnect", verify=False)
     assert receipt.verification is None
     assert len(world.mirakl.calls_of("list")) == lists
+
+
+async def test_stopped_while_reading_back_is_journaled_and_resumes(mirakl_woo_home: Path) -> None:
+    world = await synced(mirakl_woo_home)
+
+    def on_event(event: Event) -> None:  # Ctrl+C as the read-back starts
+        if isinstance(event, Progress) and event.step.startswith("checking what Mirakl"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        await disconnect.run_disconnect(world.engine, "delete", "disconnect", on_event=on_event)
+    job = world.engine.store.open_job("disconnect")
+    assert job is not None and job.state == "interrupted"  # said, not left "running"
+    receipt = await disconnect.run_disconnect(world.engine, "delete", "disconnect")
+    assert receipt.verification is not None and receipt.verification.not_yet == 0
+    assert set(world.mirakl.products) == {"seller-own-1"}
+    assert not mirakl_woo_home.exists()

@@ -361,7 +361,7 @@ async def test_a_wrong_secret_with_a_known_key_is_refused_by_name(sandbox_http: 
 
 async def test_an_unknown_key_over_https_is_no_credentials_at_all(sandbox_http: Any) -> None:
     """As a real store: not "Consumer key is invalid." but the anonymous answer, the same as
-    when the host strips the Authorization header (as a real store answered: the project's WooCommerce facts)."""
+    when the host strips the Authorization header (what a real WooCommerce 8.2.2 answered)."""
     sandbox, http = sandbox_http
     auth = ("ck_" + "0" * 40, DEMO_CONSUMER_SECRET)
     for response in (

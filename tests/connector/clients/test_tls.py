@@ -4,16 +4,13 @@ private authority, and an http:// URL on an https port says so."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from connector.clients.mirakl import MiraklClient
 from connector.clients.woocommerce import WooClient
@@ -25,6 +22,7 @@ from connector.sandbox.woocommerce import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRE
 from connector.secret import Secret
 from connector.settings import Settings, ca_file_from_env
 from connector.store import Store
+from tests.connector.clients.test_woocommerce import serve
 
 # The certificates are made with the openssl command (.ci/run installs it): without it these
 # tests fail loudly, they are never skipped.
@@ -71,25 +69,9 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     return Certs(folder / "ca.pem", key, leaf, other_key, other)
 
 
-@asynccontextmanager
-async def serve_tls(app: Any, cert: Path, key: Path) -> AsyncIterator[str]:
+def serve_tls(app: Any, cert: Path, key: Path) -> AbstractAsyncContextManager[str]:
     """The app on 127.0.0.1 over TLS, in this event loop; yields its https:// base URL."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="critical", lifespan="off",
-        ssl_certfile=str(cert), ssl_keyfile=str(key),
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"https://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    return serve(app, cert=cert, key=key)
 
 
 def _woo(url: str, **kwargs: Any) -> WooClient:

@@ -70,9 +70,15 @@ def _assert_no_secret(error: BaseException, *secrets: str) -> None:
 
 
 @asynccontextmanager
-async def serve(app: Any) -> AsyncIterator[str]:
-    """The app on 127.0.0.1 (a free port), in this event loop; yields its http:// base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off")
+async def serve(
+    app: Any, *, cert: Path | None = None, key: Path | None = None
+) -> AsyncIterator[str]:
+    """The app on 127.0.0.1 (a free port), in this event loop; yields its base URL, https://
+    when a certificate and its key are given."""
+    tls = {"ssl_certfile": str(cert), "ssl_keyfile": str(key)} if cert and key else {}
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=0, log_level="critical", lifespan="off", **tls
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -81,7 +87,7 @@ async def serve(app: Any) -> AsyncIterator[str]:
                 task.result()
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task

@@ -67,9 +67,9 @@ _SGR = re.compile(rb"\x1b\[[0-9;:]*m")
 
 
 def app_command() -> list[str]:
-    """`mirakl-woo` as installed next to this interpreter, else `python -m connector.cli`."""
+    """`mirakl-woo` as installed next to this interpreter, else `python -m tui.main`."""
     script = Path(PYTHON).with_name("mirakl-woo")
-    return [str(script)] if script.exists() else [PYTHON, "-m", "connector.cli"]
+    return [str(script)] if script.exists() else [PYTHON, "-m", "tui.main"]
 
 
 def terminal_env(base: dict[str, str], pycache: Path) -> dict[str, str]:
@@ -122,7 +122,7 @@ def time_to_marker(argv: list[str], env: dict[str, str], marker: str,
 
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|( *)(\S+)")
 BARE_IMPORTS = "from textual.app import App; from textual.widgets import Label"
-APP_IMPORTS = "import connector.cli, tui.launch, tui.app"  # what `mirakl-woo` imports
+APP_IMPORTS = "import tui.main, connector.cli, tui.launch, tui.app"  # what `mirakl-woo` imports
 
 
 @dataclass

@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from connector.errors import ConnectorError, UsageError
@@ -885,23 +885,23 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_tui(args: argparse.Namespace | None) -> int:
-    from tui.launch import run_app
+#: A command that opens a face of the connector (the app, the demo): given by the entry point
+#: above both faces (`tui.main`), so the engine never imports them.
+Face = Callable[[Any], int]  # given the parsed arguments (None: no command)
 
-    return run_app()
+
+class NoFace(UsageError):
+    """`python -m connector.cli` was asked for the app, which only `mirakl-woo` opens."""
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from tui.launch import run_demo
-
-    return run_demo(
-        connected=args.connected, catalog_size=args.catalog_size, interval=args.interval
+def _no_face(args: argparse.Namespace | None) -> int:
+    raise NoFace(
+        "This entry point runs headless commands only.",
+        "Open the app with `mirakl-woo` (or `mirakl-woo demo`).",
     )
 
 
-COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
-    None: cmd_tui,
-    "demo": cmd_demo,
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "sandbox": cmd_sandbox,
     "connect": cmd_connect,
     "status": cmd_status,
@@ -913,7 +913,8 @@ COMMANDS: dict[str | None, Callable[[argparse.Namespace], int]] = {
 }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, faces: Mapping[str | None, Face] | None = None) -> int:
+    """Run one command. `faces` opens the app (key None) and the demo (key "demo")."""
     from connector.redact import quiet_terminal
 
     quiet_terminal()  # before anything logs: no record of ours ever reaches the terminal
@@ -921,12 +922,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     wants_json = "--json" in words
     try:
+        faces = faces or {}
         if not words:  # the app: no parser needed on the path to its first frame
-            return cmd_tui(None)
+            return faces.get(None, _no_face)(None)
         args = build_parser(words).parse_args(words)
         wants_json = bool(getattr(args, "json", False))
         try:
-            return COMMANDS[args.command](args)
+            command = COMMANDS.get(args.command) or faces.get(args.command, _no_face)
+            return command(args)
         finally:
             _say_warnings(args.command)
     except ConnectorError as error:

@@ -35,7 +35,7 @@ from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
 
 if TYPE_CHECKING:
-    from tui.widgets.journal_watch import JournalWatch
+    from connector.services.journal_watch import JournalWatch
 
 log = logging.getLogger(__name__)
 
@@ -782,7 +782,7 @@ class MiraklWooApp(App[None]):
 
     def start_watch(self, job: dict[str, Any], *, pid: int | None = None) -> None:
         """Show the progress of `job`, which another process runs, read from the journal."""
-        from tui.widgets.journal_watch import JournalWatch  # off the path to the first frame
+        from connector.services.journal_watch import JournalWatch  # not on the first frame's path
 
         self.stop_watch()
         kind = str(job["kind"])

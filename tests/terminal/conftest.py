@@ -46,9 +46,9 @@ def require_tmux() -> str:
 
 
 def app_command(*args: str) -> str:
-    """`exec <this venv's python> -m connector.cli <args>` for a pane (exec: the pane's pid is
+    """`exec <this venv's python> -m tui.main <args>` for a pane (exec: the pane's pid is
     the app's pid)."""
-    return "exec " + shlex.join([sys.executable, "-m", "connector.cli", *args])
+    return "exec " + shlex.join([sys.executable, "-m", "tui.main", *args])
 
 
 class Terminal:
@@ -377,7 +377,7 @@ def spaced(n: int) -> str:
 def cli(env: Mapping[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """The headless CLI, as a script runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "connector.cli", *args],
+        [sys.executable, "-m", "tui.main", *args],
         input=stdin,
         capture_output=True,
         text=True,

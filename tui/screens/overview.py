@@ -102,7 +102,7 @@ def last_sync_text(last: dict[str, Any] | None) -> str:
 
 def stale_sync(engine: Engine, job: dict[str, Any]) -> bool:
     """An unfinished sync row that a later, finished pass made moot (nothing to continue)."""
-    from tui.widgets.journal_watch import later_sync_finished
+    from connector.services.journal_watch import later_sync_finished
 
     store = engine.peek_store()
     return store is not None and later_sync_finished(store, job.get("params") or {})

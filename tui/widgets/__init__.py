@@ -1,5 +1,5 @@
 """Reusable widgets: the header with the connected accounts, the job progress view and the
-buttons beside it (`journal_watch` follows a job another process runs; no Textual there)."""
+buttons beside it."""
 
 from tui.widgets.header import AccountsHeader, accounts_line
 from tui.widgets.job_controls import JobControls

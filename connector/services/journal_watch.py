@@ -6,7 +6,8 @@ A runner (`mirakl-woo jobs resume` started by "Continue in background", or a `sy
 `JournalWatch.poll()` turns what changed since the last poll into the `connector.events`
 a `JobProgress` draws, and tells when the job ended and how (`ended`).
 
-No Textual here: the App owns the timer that calls `poll()` and decides what an end means.
+No Textual here (an engine read service): the App owns the timer that calls `poll()` and
+decides what an end means.
 """
 
 from __future__ import annotations

@@ -82,6 +82,22 @@ class Engine:
         return self._store
 
     @property
+    def in_process(self) -> bool:
+        """True when its clients reach mounted ASGI apps (tests): a runner for it must then
+        run in this process, since no other process can reach those apps."""
+        return self.mirakl_transport is not None or self.woo_transport is not None
+
+    def sibling(self) -> Engine:
+        """An engine on the same data folder and servers with a connection of its own: what
+        a runner of this process works with (SQLite tells each connection what others did)."""
+        return Engine(
+            self.settings,
+            mirakl_transport=self.mirakl_transport,
+            woo_transport=self.woo_transport,
+            client_options=dict(self.client_options),
+        )
+
+    @property
     def is_open(self) -> bool:
         """True when this process has the database open (it made or read it)."""
         return self._store is not None

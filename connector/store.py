@@ -472,6 +472,14 @@ class Store:
         row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None else _job(row)
 
+    def newest_job(self, kind: str | None = None) -> Job | None:
+        """The newest journal row (of `kind`), whatever its state."""
+        sql, args = "SELECT * FROM jobs", []
+        if kind:
+            sql, args = sql + " WHERE kind = ?", [kind]
+        row = self._db.execute(sql + " ORDER BY id DESC LIMIT 1", args).fetchone()
+        return None if row is None else _job(row)
+
     def open_job(self, kind: str | None = None) -> Job | None:
         """The newest job that has not finished: running, interrupted or failed part-way."""
         sql = f"SELECT * FROM jobs WHERE state IN ({','.join('?' * len(ACTIVE_JOB_STATES))})"

@@ -13,18 +13,16 @@ from collections.abc import Callable, Iterable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import events, work
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.worker import Worker, WorkerCancelled, WorkerFailed, WorkerState
 
 from connector.engine import MIRAKL, WOOCOMMERCE, Engine
-from connector.errors import ConnectorError
 from connector.events import Activity, Event, Finished, Progress, Waiting
-from connector.services.background import open_job, spawn_runner
+from connector.services.background import open_job
 from connector.services.status import accounts, status
 from tui import styles_cache_fix
 from tui.folder_watch import FolderWatch
@@ -36,6 +34,7 @@ from tui.widgets.job_progress import JobProgress
 
 if TYPE_CHECKING:
     from connector.services.journal_watch import JournalWatch
+    from connector.services.runner import Runner
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +42,6 @@ log = logging.getLogger(__name__)
 SYNC_PROGRESS_ID = "sync-progress"
 #: The id of the Account screen's JobProgress (the disconnect).
 DISCONNECT_PROGRESS_ID = "disconnect-progress"
-#: Worker groups of the jobs the App runs itself (sync: the App; disconnect: Account screen).
-JOB_GROUPS = ("sync", "disconnect")
 SYNC_TITLE = "Sync: WooCommerce → Mirakl Connect"
 # Activity lines kept for a screen that opens while a sync runs.
 _REPLAY_LINES = 200
@@ -140,7 +137,6 @@ class MiraklWooApp(App[None]):
         super().__init__()
         self.engine = engine
         self.demo = demo
-        self.sync_running = False
         # What the running (or last) sync reported, replayed into a screen opened meanwhile.
         self.sync_events: list[Event] = []
         self.last_sync_report: Any | None = None
@@ -150,7 +146,6 @@ class MiraklWooApp(App[None]):
         self.follow_interval = 0.3  # how often the data folder is asked what others did
         self._watch_timer: Timer | None = None
         self.watched_events: list[Event] = []  # the watched disconnect, for a screen opened later
-        self.handing_off: str | None = None  # the kind of job being handed to a runner
         # The unfinished job nobody works on (what "b" resumes in the background).
         self.resumable: dict[str, Any] | None = None
         self._switched_from: Screen[Any] | None = None  # by the last `show`
@@ -174,8 +169,7 @@ class MiraklWooApp(App[None]):
         except OSError as error:  # a folder we may no longer enter: the next poll tells
             log.info("data folder poll failed: %s", error)
             return
-        busy = self.handing_off is not None or self.own_job() is not None
-        if change is None or busy or self.job_watch is not None or self._navigation_locked():
+        if change is None or self.job_watch is not None or self._navigation_locked():
             return  # nothing new, or a job of ours (or one being watched) says it itself
         if change == "gone":
             from connector.redact import setup_logging
@@ -201,7 +195,13 @@ class MiraklWooApp(App[None]):
                 adder()
 
     def on_sighup(self) -> None:
-        """The terminal went away (SSH dropped): stop our own job cleanly, then exit."""
+        """The terminal went away (SSH dropped): a job in a runner process goes on (the next
+        app start shows it); a job of this process is stopped cleanly (resumable). Exit."""
+        runner = self.own_runner()
+        if runner is not None and runner.pid is not None and self.demo is None:
+            self.call_next(self.exit)
+            return
+        # The demo's servers end with it, and a runner task ends with this process.
         self.call_next(self.stop_own_jobs_and_exit)
 
     async def action_quit(self) -> None:
@@ -209,23 +209,18 @@ class MiraklWooApp(App[None]):
         the background, or stop it (resumable). A job another process runs goes on."""
         from tui.screens.quit_modal import QuitModal
 
-        worker = self.own_job()
-        if worker is None or self.handing_off is not None or isinstance(self.screen, QuitModal):
+        kind = self.own_job_kind()
+        if kind is None or isinstance(self.screen, QuitModal):
             await self.stop_own_jobs_and_exit()  # ctrl+q twice: stop it (resumable) and quit
             return
 
-        self.push_screen(
-            QuitModal(str(worker.group), background=self.demo is None), self._quit_chosen
-        )
+        self.push_screen(QuitModal(kind, background=self.demo is None), self._quit_chosen)
 
     async def _quit_chosen(self, choice: str | None) -> None:
         from tui.screens.quit_modal import BACKGROUND, STOP
 
         if choice == BACKGROUND:
-            worker = self.own_job()
-            if worker is not None:
-                await self._hand_off(worker)
-            self.exit()
+            self.exit()  # a job in a runner process goes on by itself
         elif choice == STOP:
             await self.stop_own_jobs_and_exit()
 
@@ -236,14 +231,28 @@ class MiraklWooApp(App[None]):
         self.exit()
 
     async def stop_own_jobs(self) -> None:
-        workers = [w for w in self.workers if w.group in JOB_GROUPS and not w.is_finished]
-        for worker in workers:
-            worker.cancel()
-        for worker in workers:
-            with suppress(WorkerCancelled, WorkerFailed):
-                await worker.wait()
+        """Stop the runner this app started (it journals where it is: resumable) and wait,
+        bounded, until it has ended."""
+        runner = self.own_runner()
+        if runner is not None and runner.stop():
+            await self._runner_ended(runner)
+
+    @staticmethod
+    async def _runner_ended(runner: Runner, seconds: float = 30.0) -> None:
+        """Wait (bounded) until a runner asked to stop has journaled where it is and ended."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while runner.alive() and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if runner.alive():
+            log.warning("the runner (pid %s) did not stop within %s s", runner.pid, seconds)
 
     def on_unmount(self) -> None:
+        runner = self.own_runner()
+        if runner is not None and runner.pid is None:
+            runner.stop()  # a runner task cannot outlive this process (a process does)
+        elif runner is not None:
+            runner.forget()
         with suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         if self._gc_threshold is not None:  # the garbage collector as it was
@@ -386,7 +395,7 @@ class MiraklWooApp(App[None]):
         if action == "continue_in_background":
             return self._can_continue_in_background()
         if action == "stop_job":
-            return self.job_watch is not None and self.handing_off is None
+            return self.job_watch is not None
         if action not in NAVIGATION:
             return True
         if not self.connected():
@@ -434,22 +443,22 @@ class MiraklWooApp(App[None]):
     def job_blocks(self, action: str) -> str:
         """Why `action` (sync, disconnect) cannot start now, or "" when it can."""
         kind = self.background_kind()
+        if kind is not None and self.own_runner() is not None:
+            if kind == action:
+                return f"A {kind} is running already: its progress is shown."
+            return f"A {kind} is running: {action.capitalize()} waits until it ends (or stop it)."
         if kind is not None:
             return (
                 f"A {kind} runs in another process: {action.capitalize()} waits until it "
                 "ends (its progress is shown)."
             )
-        if self.sync_running:
-            if action == "sync":
-                return "A sync is running already: its progress is shown."
-            return "A sync is running: Disconnect waits until it ends (or stop it first)."
         return ""
 
     def on_key(self, event: events.Key) -> None:
         """A greyed-out Sync now / Disconnect pressed while a job runs says why it waits
         (a disabled binding runs nothing, so the key reaches here)."""
         action = {"s": "sync", "d": "disconnect"}.get(event.key)
-        if action is None or self._navigation_locked() or not self.connected():
+        if action is None or not self.connected():
             return
         if action == "disconnect" and not isinstance(self.screen, account_screen_class()):
             return
@@ -520,18 +529,11 @@ class MiraklWooApp(App[None]):
                     "Sync now", "Push WooCommerce products to Mirakl Connect", self.action_sync
                 )
         if self._can_continue_in_background():
-            if self.own_job() is not None:
-                yield SystemCommand(
-                    "Continue in background",
-                    "Hand this job to a background runner; you can close the terminal",
-                    self.action_continue_in_background,
-                )
-            else:
-                yield SystemCommand(
-                    "Resume in background",
-                    "Finish the unfinished job in a background runner",
-                    self.action_continue_in_background,
-                )
+            yield SystemCommand(
+                "Resume in background",
+                "Finish the unfinished job in a background runner",
+                self.action_continue_in_background,
+            )
         if self.check_action("stop_job", ()):
             yield SystemCommand(
                 "Stop the background job",
@@ -544,71 +546,82 @@ class MiraklWooApp(App[None]):
 
     # sync ------------------------------------------------------------------------------
 
-    def start_sync(self) -> Worker[Any] | None:
-        """Run one sync pass in the background; None if one is running already."""
-        if self.sync_running or self.background_kind() is not None:
+    @property
+    def sync_running(self) -> bool:
+        """A sync this app started is running (in its runner)."""
+        watch = self.job_watch
+        return (
+            watch is not None and watch.kind == "sync" and watch.ended is None
+            and watch.runner is not None
+        )
+
+    def start_sync(self) -> Runner | None:
+        """Start one sync pass in a runner and show its progress from the journal; None if a
+        job runs already (or the runner could not start)."""
+        return self.start_job("sync")
+
+    def start_job(self, kind: str, option: str | None = None) -> Runner | None:
+        """Start job `kind` (sync, or disconnect with its option) in a runner and follow it
+        in the journal. An unfinished disconnect is resumed in its own journal row; a sync
+        pass always journals a new one."""
+        if self.background_kind() is not None:
             return None
-        self.sync_running = True
-        self.refresh_bindings()
-        self.sync_events = []
-        for progress in self._sync_widgets():
-            progress.start(SYNC_TITLE)
-            if progress.screen is self.screen:
-                self.call_after_refresh(progress.scroll_visible)
-        worker = self._sync_worker()
-        self._refresh_screen()
-        self.draw_job_controls()
-        return worker
+        store = self.engine.peek_store()
+        if store is None:
+            return None
+        unfinished = store.open_job(kind) if kind == "disconnect" else None
+        newest = store.newest_job(kind)
+        runner = self.launch(kind, option)
+        if runner is None:
+            return None
+        if unfinished is not None:
+            from connector.jobs import job_summary
+
+            self.start_watch(job_summary(unfinished), runner=runner)
+        else:
+            job = {
+                "kind": kind,
+                "id": newest.id if newest is not None else 0,
+                "state": "running",
+                "params": {"option": option} if option else {},
+            }
+            self.start_watch(job, runner=runner, pending=True)
+        return runner
+
+    def launch(self, kind: str, option: str | None = None) -> Runner | None:
+        """Start the runner of job `kind`; says why in one line when it cannot start."""
+        from connector.services.runner import start_runner
+
+        try:
+            runner = start_runner(self.engine, kind, option)
+        except OSError as error:
+            log.error("could not start a runner", exc_info=error)
+            self.notify(
+                f"Could not start the {kind}: {error.strerror or error}.",
+                title="Not started",
+                severity="error",
+                markup=False,
+            )
+            return None
+        log.info("%s runner started: pid %s", kind, runner.pid)
+        return runner
+
+    def own_runner(self) -> Runner | None:
+        """The runner this app started, while the job it runs is watched."""
+        watch = self.job_watch
+        if watch is None or watch.ended is not None:
+            return None
+        return watch.runner
+
+    def own_job_kind(self) -> str | None:
+        """The kind of job this app started and that runs now (in its runner)."""
+        watch = self.job_watch
+        return watch.kind if watch is not None and self.own_runner() is not None else None
 
     def _refresh_screen(self) -> None:
         refresher: Callable[[], object] | None = getattr(self.screen, "refresh_state", None)
         if refresher is not None:
             refresher()
-
-    @work(exclusive=True, group="sync", exit_on_error=False)
-    async def _sync_worker(self) -> Any:
-        from connector.services import sync
-
-        try:
-            report = await sync.run_sync(self.engine, on_event=self._on_sync_event)
-        except ConnectorError as error:
-            self._sync_note(f"Sync stopped: {error.one_line()}")
-            self.notify(error.one_line(), title="Sync stopped", severity="error", markup=False)
-            return None
-        self.last_sync_report = report
-        return report
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group not in JOB_GROUPS or not event.worker.is_finished:
-            return
-        if event.worker.group == "disconnect":  # the Account screen handled it first
-            if self.engine.peek_store() is not None:
-                self.refresh_job_info()
-            self.draw_job_controls()
-            return
-        handed_off = event.state == WorkerState.CANCELLED and self.background_kind() == "sync"
-        if handed_off:
-            pass  # the progress goes on, read from the runner's journal
-        elif event.state == WorkerState.ERROR:
-            log.error("sync failed", exc_info=event.worker.error)
-            self._sync_note(f"Sync failed: {event.worker.error}")
-            self.notify(
-                f"The sync failed: {event.worker.error}",
-                title="Sync failed",
-                severity="error",
-                markup=False,
-            )
-        elif event.state == WorkerState.CANCELLED:
-            self._sync_note("Sync cancelled; the next run continues where it stopped.")
-        if not handed_off:
-            for progress in self._sync_widgets():
-                progress.finish()
-        self.sync_running = False
-        self.refresh_job_info()
-        self.refresh_bindings()
-        self.refresh_accounts()
-        self._refresh_screen()
-        self.draw_job_controls()
 
     def _sync_widgets(self) -> list[JobProgress]:
         return [
@@ -621,11 +634,6 @@ class MiraklWooApp(App[None]):
         self._remember(event, self.sync_events)
         for progress in self._sync_widgets():
             progress.handle(event)
-
-    def _sync_note(self, text: str) -> None:
-        self._remember(Activity(text, "error"), self.sync_events)
-        for progress in self._sync_widgets():
-            progress.note(text)
 
     @staticmethod
     def _remember(event: Event, events: list[Event]) -> None:
@@ -671,24 +679,15 @@ class MiraklWooApp(App[None]):
 
     # jobs in another process -----------------------------------------------------------
 
-    def own_job(self) -> Worker[Any] | None:
-        """The job worker this app runs (the sync, or the Account screen's disconnect)."""
-        for worker in self.workers:
-            if worker.group in JOB_GROUPS and not worker.is_finished:
-                return worker
-        return None
-
     def background_kind(self) -> str | None:
         """The kind of job another process runs now (or this app is handing over)."""
-        if self.handing_off is not None:
-            return self.handing_off
         if self.job_watch is not None and self.job_watch.ended is None:
             return self.job_watch.kind
         return None
 
     def notice_background_job(self) -> dict[str, Any] | None:
         """If another process runs a job on this data folder, start watching it."""
-        if self.job_watch is not None or self.handing_off or self.own_job() is not None:
+        if self.job_watch is not None:
             return None
         if self.engine.peek_store() is None:
             return None
@@ -714,10 +713,8 @@ class MiraklWooApp(App[None]):
     def _can_continue_in_background(self) -> bool:
         if self.demo is not None:  # the demo's servers end with the app: a runner would fail
             return False
-        if self.handing_off is not None or self.job_watch is not None:
+        if self.job_watch is not None:
             return False
-        if self.own_job() is not None:
-            return True
         if self.resumable is None or self._navigation_locked():
             return False
         # Offered where that job is shown: a disconnect on the Account screen, a sync
@@ -726,13 +723,9 @@ class MiraklWooApp(App[None]):
         return bool(self.screen.query(f"#{shown_by}"))
 
     async def action_continue_in_background(self) -> None:
-        """Hand the job this app runs to a background runner, or resume the unfinished one
-        in a background runner. Either way the terminal may then be closed."""
+        """Resume the unfinished job in a runner, where it goes on once the terminal is
+        closed (a job this app starts runs in one from the start)."""
         if not self._can_continue_in_background():
-            return
-        worker = self.own_job()
-        if worker is not None:
-            await self._hand_off(worker)
             return
         job = open_job(self.engine) if self.engine.peek_store() is not None else None
         if job is None or job["runner_active"]:
@@ -740,63 +733,39 @@ class MiraklWooApp(App[None]):
             return
         self._spawn_runner_for(job)
 
-    async def _hand_off(self, worker: Worker[Any]) -> None:
-        kind = str(worker.group)
-        self.handing_off = kind
-        self.refresh_bindings()
-        self.draw_job_controls()
-        self._job_note(kind, "Handing the job to a background runner…")
-        worker.cancel()
-        with suppress(WorkerCancelled, WorkerFailed):
-            await worker.wait()  # the service journals it as interrupted before it ends
-        try:
-            if worker.state != WorkerState.CANCELLED:
-                return  # it finished (or failed) before it could be handed over
-            job = open_job(self.engine) if self.engine.peek_store() is not None else None
-            if job is None or job["kind"] != kind or job["runner_active"]:
-                return
-            self._spawn_runner_for(job)
-        finally:
-            self.handing_off = None
-            self.refresh_bindings()
-            self.draw_job_controls()
-            self._refresh_screen()
-
     def _spawn_runner_for(self, job: dict[str, Any]) -> None:
-        try:
-            pid = spawn_runner(self.engine)
-        except OSError as error:
-            log.error("could not start a background runner", exc_info=error)
-            self.notify(
-                f"Could not start a background runner: {error}",
-                title="Not handed over",
-                severity="error",
-                markup=False,
-            )
+        runner = self.launch("resume")
+        if runner is None:
             self.refresh_job_info()
             self._refresh_screen()
             return
-        log.info("background runner started: pid %s", pid)
-        self.start_watch(job, pid=pid)
-        self._job_note(str(job["kind"]), f"Handed to a background runner (pid {pid}).")
+        self.start_watch(job, runner=runner)
+        where = f" (pid {runner.pid})" if runner.pid is not None else ""
+        self._job_note(str(job["kind"]), f"Handed to a background runner{where}.")
 
-    def start_watch(self, job: dict[str, Any], *, pid: int | None = None) -> None:
-        """Show the progress of `job`, which another process runs, read from the journal."""
+    def start_watch(
+        self, job: dict[str, Any], *, runner: Runner | None = None, pending: bool = False
+    ) -> None:
+        """Show the progress of `job`, run by `runner` (which this app started) or by another
+        process, read from the journal. `pending`: the runner has not journaled it yet."""
         from connector.services.journal_watch import JournalWatch  # not on the first frame's path
 
         self.stop_watch()
         kind = str(job["kind"])
-        handed_over = pid is not None and self._job_progress(kind) != []
-        # A hand-over continues the view the app drew so far: no lines from the journal's past.
-        self.job_watch = JournalWatch(self.engine, job, pid=pid, context=not handed_over)
+        self.job_watch = JournalWatch(
+            self.engine, job, runner=runner, context=runner is None, pending=pending
+        )
         self.resumable = None
-        if not handed_over:  # a fresh view (a hand-over keeps what the app showed so far)
-            if kind == "sync":
-                self.sync_events = []
-            else:
-                self.watched_events = []
+        if pending:
             for progress in self._job_progress(kind):
-                progress.start(self.watched_title())
+                if progress.screen is self.screen:
+                    self.call_after_refresh(progress.scroll_visible)
+        if kind == "sync":
+            self.sync_events = []
+        else:
+            self.watched_events = []
+        for progress in self._job_progress(kind):
+            progress.start(self.watched_title())
         self._watch_timer = self.set_interval(self.poll_interval, self._poll_watch)
         self._poll_watch()
         self.refresh_bindings()
@@ -820,13 +789,13 @@ class MiraklWooApp(App[None]):
 
     def elsewhere_reason(self) -> str:
         """The line beside a watched job: where it runs, and why Sync/Disconnect wait."""
-        if self.handing_off is not None:
-            return "Handing the job to a background runner…"
         watch = self.job_watch
         if watch is None:
             return ""
         job = "sync" if watch.kind == "sync" else "disconnect"
-        if watch.pid is not None:
+        if watch.runner is not None and watch.pid is None:
+            where = f"The {job} runs in a runner task of this app."
+        elif watch.pid is not None:
             where = (
                 f"Running in the background (pid {watch.pid}): you can close this terminal; "
                 "`mirakl-woo jobs` shows its progress."
@@ -860,6 +829,13 @@ class MiraklWooApp(App[None]):
             progress.handle(event)
 
     def _watch_ended(self, watch: JournalWatch) -> None:
+        try:
+            self._show_end(watch)
+        finally:
+            if watch.runner is not None:
+                watch.runner.forget()
+
+    def _show_end(self, watch: JournalWatch) -> None:
         self.stop_watch()
         self._reap_later(watch)
         kind = watch.kind
@@ -869,23 +845,38 @@ class MiraklWooApp(App[None]):
             self.engine.close()
             setup_logging(None)  # our log file went with the folder: stop writing to it
             if kind == "disconnect":
-                self.post_message(Disconnected(watch.receipt()))
+                self.post_message(Disconnected(self._receipt_of(watch)))
             else:
                 self.route()
             return
-        if watch.ended == "done":
+        if kind == "disconnect" and watch.runner is not None:
+            self._own_disconnect_stopped(watch)
+        started_here = watch.runner is not None and kind == "sync"
+        if watch.ended == "done" and started_here:
+            self._sync_finished(watch)
+        elif watch.ended == "done":
             text = "Finished in the background." if kind == "sync" else "Finished."
             self._job_note(kind, text)
             if kind == "sync":
                 self.notify("The sync finished in the background.", markup=False)
+        elif started_here:
+            text = f"Sync stopped: {watch.error or 'interrupted.'}"
+            if not watch.pending:
+                text += " The next sync continues where this one stopped."
+            self._job_note(kind, text)
+            if watch.ended == "failed":
+                self.notify(
+                    watch.error or text, title="Sync stopped", severity="error", markup=False
+                )
         else:
-            text = f"The {kind} stopped at {watch.done:,} of {watch.total:,} products"
+            where = f" at {watch.done:,} of {watch.total:,} products" if watch.total else ""
+            text = f"The {kind} stopped{where}"
             if watch.ended == "failed" and watch.error:
                 text += f": {watch.error}"
-            text += "; it can be resumed."
-            if watch.exit_code not in (None, 0, 5):
+            text += "." if watch.pending else "; it can be resumed."
+            if watch.exit_code not in (None, 0, 5) and not watch.error:
                 runner_out = self.engine.settings.log_dir / "runner.out"
-                text += f" The background runner exited with code {watch.exit_code} ({runner_out})."
+                text += f" The runner exited with code {watch.exit_code} ({runner_out})."
             self._job_note(kind, text)
         for progress in self._job_progress(kind):
             if watch.ended == "done":
@@ -896,6 +887,38 @@ class MiraklWooApp(App[None]):
         self.refresh_accounts()
         self._refresh_screen()
         self.draw_job_controls()
+
+    @staticmethod
+    def _receipt_of(watch: JournalWatch) -> Any:
+        """The runner's own receipt (what Mirakl Connect confirmed included) when this app
+        started it; else the one the journal tells."""
+        result = watch.runner.result() if watch.runner is not None else None
+        if result is not None and result.get("kind", "disconnect") == "disconnect":
+            from connector.services.disconnect import Receipt
+
+            receipt = Receipt.from_dict(result)
+            if receipt is not None:
+                return receipt
+        return watch.receipt()
+
+    def _own_disconnect_stopped(self, watch: JournalWatch) -> None:
+        """Tell the Account screen that started it how its disconnect stopped."""
+        failure = watch.error if watch.ended == "failed" else None
+        for screen in reversed(self.screen_stack):
+            ended: Callable[[str | None], None] | None = getattr(screen, "disconnect_ended", None)
+            if ended is not None:
+                ended(failure)
+                return
+
+    def _sync_finished(self, watch: JournalWatch) -> None:
+        """A sync this app started ended: its report, as the runner saved it."""
+        store = self.engine.peek_store()
+        last = store.get_setting("last_sync") if store is not None else None
+        if not isinstance(last, dict) or watch.pending:
+            return  # it ended before a pass began (e.g. Sync Product is off): its line said so
+        report = {k: v for k, v in last.items() if k != "finished_at"}
+        self.last_sync_report = report
+        self._on_sync_event(Finished("sync", report))
 
     def _reap_later(self, watch: JournalWatch) -> None:
         """A runner this app spawned may take a moment to exit after its job ended: reap it
@@ -915,6 +938,13 @@ class MiraklWooApp(App[None]):
         exits; the job stays resumable."""
         from connector.jobs import stop_runner
 
+        runner = self.own_runner()
+        if runner is not None and self.job_watch is not None:
+            if runner.stop():
+                self._job_note(self.job_watch.kind, "Stopping: the job stays resumable…")
+            else:
+                self.notify("The job has ended already.", markup=False)
+            return
         store = self.engine.peek_store()
         if self.job_watch is None or store is None:
             return
@@ -951,7 +981,5 @@ class MiraklWooApp(App[None]):
     def _draw_controls(self, controls: JobControls) -> None:
         if self.background_kind() is not None:
             controls.show_elsewhere(self.elsewhere_reason())
-        elif self.own_job() is not None:
-            controls.show_own()
         else:
             controls.hide()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from connector.engine import Engine
@@ -62,22 +64,32 @@ def runner_env(engine: Engine) -> dict[str, str]:
     }
 
 
-def spawn_runner(engine: Engine) -> int:
-    """Start `mirakl-woo jobs resume` in a new session, detached from this terminal: a
-    closed SSH session (SIGHUP to the terminal's process group) does not reach it."""
+def spawn_runner(
+    engine: Engine, argv: Sequence[str] = ("jobs", "resume"), *, result_file: Path | None = None
+) -> int:
+    """Start `mirakl-woo <argv>` (by default `jobs resume`) in a new session, detached from
+    this terminal: a closed SSH session (SIGHUP to the terminal's process group) does not
+    reach it. Its messages go to `runner.out` in the log folder; its standard output there
+    too, or to `result_file` (created 0600) when given."""
     settings = engine.settings
     settings.ensure_home()
-    log = os.open(settings.log_dir / "runner.out", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+    log = os.open(settings.log_dir / "runner.out", flags, 0o600)
+    out = log
     try:
+        if result_file is not None:
+            out = os.open(result_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         process = subprocess.Popen(
-            [sys.executable, "-m", "connector.cli", "jobs", "resume"],
+            [sys.executable, "-m", "connector.cli", *argv],
             env=runner_env(engine),
             stdin=subprocess.DEVNULL,
-            stdout=log,
+            stdout=out,
             stderr=log,
             start_new_session=True,
             close_fds=True,
         )
     finally:
         os.close(log)
+        if out != log:
+            os.close(out)
     return process.pid

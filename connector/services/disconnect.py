@@ -115,6 +115,23 @@ class Receipt:
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "revoke_hint": self.revoke_hint}
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Receipt | None:
+        """The receipt a runner printed (`--json`); None when `data` is not one."""
+        try:
+            checked = data.get("verification")
+            return cls(
+                option=str(data["option"]),
+                changed=int(data["changed"]),
+                key_last7=data.get("key_last7"),
+                store_url=data.get("store_url"),
+                company=data.get("company"),
+                taken_over=int(data.get("taken_over") or 0),
+                verification=Verification(**checked) if isinstance(checked, dict) else None,
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
 
 def plan(engine: Engine) -> DisconnectPlan:
     store = engine.peek_store()

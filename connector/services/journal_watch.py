@@ -24,6 +24,7 @@ from connector.events import Activity, Event, Progress
 from connector.jobs import is_runner_active
 from connector.services.background import open_job
 from connector.services.disconnect import BATCH_SIZE, Receipt
+from connector.services.runner import Runner
 from connector.store import Store
 
 #: How `JournalWatch.ended` reads: the data folder is gone (a disconnect finished), the job
@@ -86,20 +87,31 @@ def later_sync_finished(store: Store, params: dict[str, Any]) -> bool:
 class JournalWatch:
     """Polls the journal of one job run by another process (see the module docstring).
 
-    `pid` is the runner this process spawned (None when someone else started the job): a
-    spawned runner needs a moment before it takes the lock, and its exit code tells how a
-    job it finished before the first poll ended.
+    `runner` is the runner this process started (None when someone else started the job): a
+    new runner needs a moment before it takes the lock and journals its job, and how it ended
+    tells about a job it finished (or refused) before the first poll.
+
+    `pending`: the runner was just started and has no journal row yet; the watch waits for
+    the first row of `kind` newer than `job["id"]` (the newest row there was).
     """
 
     def __init__(
-        self, engine: Engine, job: dict[str, Any], *, pid: int | None = None, context: bool = True
+        self,
+        engine: Engine,
+        job: dict[str, Any],
+        *,
+        runner: Runner | None = None,
+        context: bool = True,
+        pending: bool = False,
     ) -> None:
         """`context`: the first poll also shows the latest activity lines of this job."""
         self.engine = engine
         self.kind: str = job["kind"]
         self.job_id: int = int(job["id"])
         self.option: str | None = (job.get("params") or {}).get("option")
-        self.pid = pid
+        self.runner = runner
+        self.pid = runner.pid if runner is not None else None
+        self.pending = pending
         self.step: str | None = job.get("step")
         self.done: int = int(job.get("done") or 0)
         self.total: int = int(job.get("total") or 0)
@@ -107,9 +119,7 @@ class JournalWatch:
         self.error: str | None = job.get("error")
         self.runner_active = bool(job.get("runner_active"))
         self.ended: str | None = None
-        self.exit_code: int | None = None
         self.seen_pid: int | None = None
-        self._reaped = False
         self._gone_polls = 0
         self._facts = self._read_facts()
         self._context = context
@@ -141,7 +151,7 @@ class JournalWatch:
             option=option,
             changed=0 if option == "keep" else max(self.done, self.total),
             runner_pid=self.runner_pid(),
-            spawned=self.pid is not None,
+            spawned=self.runner is not None,
             **self._facts,
         )
 
@@ -170,10 +180,14 @@ class JournalWatch:
         store = self.engine.peek_store()
         if store is None:  # wiped between the two reads: the next poll says so
             return []
-        newer = info is not None and info["kind"] == self.kind and info["id"] > self.job_id
-        if newer:
+        if self.pending:
+            newest = store.newest_job(self.kind)
+            if newest is None or newest.id <= self.job_id:
+                return self._pending_events(store)
+            self.job_id, self.pending = newest.id, False
+        elif info is not None and info["kind"] == self.kind and info["id"] > self.job_id:
             # A resumed sync is a new pass with a journal row of its own.
-            self.job_id = int(info["id"])  # type: ignore[index]
+            self.job_id = int(info["id"])
         job = store.job(self.job_id)
         if job is None:
             return []
@@ -207,17 +221,28 @@ class JournalWatch:
                 lock.unlink()
                 home.rmdir()
 
+    def _pending_events(self, store: Store) -> list[Event]:
+        """Before the runner journals its job: its activity lines, and how it ended if it
+        ended without a job (refused, or nothing to do)."""
+        events = self._progress_events(store)
+        if not self._spawned_running():
+            failure = self.runner.failure if self.runner is not None else None
+            if failure:
+                self.state, self.error, self.ended = FAILED, failure, FAILED
+            else:
+                self.state, self.ended = "done", DONE
+        return events
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.runner.exit_code if self.runner is not None else None
+
     def reap(self) -> bool:
-        """True once the runner this app spawned (if any) has exited and was reaped."""
+        """True once the runner this app started (if any) has exited (and was reaped)."""
         return not self._spawned_running()
 
     def _spawned_running(self) -> bool:
-        if self.pid is None or self.exit_code is not None or self._reaped:
-            return False
-        alive, code = spawned_runner_alive(self.pid)
-        if not alive:
-            self.exit_code, self._reaped = code, True
-        return alive
+        return self.runner is not None and self.runner.alive()
 
     def _progress_events(self, store: Any) -> list[Event]:
         events: list[Event] = []
@@ -242,7 +267,11 @@ class JournalWatch:
 
     def step_text(self) -> str:
         if not self.runner_active and self.state != "running":
-            return "starting the background runner" if self.pid else (self.step or "stopped")
+            if self.runner is not None:
+                return "starting" if self.pid is None else "starting the runner"
+            return self.step or "stopped"
+        if self.runner is not None:  # ours: its own words ("reading WooCommerce", …)
+            return self.step or "working"
         if self.kind == "sync":
             return "syncing in another process"
         return f"{self.step or 'working'} in another process"

@@ -408,7 +408,9 @@ async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:
             "Run `mirakl-woo connect woocommerce --url URL --consumer-key CK`.",
         )
     if not options.sync_products:
-        on_event(Activity("Sync Product is off in Product Settings: nothing was pushed."))
+        line = "Sync Product is off in Product Settings: nothing was pushed."
+        store.log_activity(line)  # what an app watching this runner shows
+        on_event(Activity(line))
         return SyncReport(disabled=True)
     mirakl = engine.mirakl_client()
     account = store.account(WOOCOMMERCE)

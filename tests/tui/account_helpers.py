@@ -1,8 +1,7 @@
-"""Shared by the Account / Disconnect tests: a synced sandbox world and a small host App.
+"""Shared by the Account / Disconnect tests: a synced sandbox world and a host App.
 
-The host App gives the Account screen what `MiraklWooApp` gives it (an `engine` attribute)
-and records the `Disconnected` message it posts, then shows a stand-in for the Authorize
-screen, as the real App does.
+The host App is `MiraklWooApp` opened on the Account screen; it records the `Disconnected`
+receipt, then shows a stand-in for the Authorize screen, as the real App shows its own.
 """
 
 from __future__ import annotations
@@ -16,10 +15,12 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Button, Static
 
+import tui.app
 from connector.engine import Engine
 from connector.product_options import ProductOptions
 from connector.services.sync import run_sync, save_options
 from tests.sandboxes import World, make_world
+from tui.app import MiraklWooApp
 from tui.messages import Disconnected
 from tui.screens.account import AccountScreen
 from tui.screens.disconnect_modal import DisconnectModal
@@ -67,20 +68,24 @@ class AuthorizeStandIn(Screen[None]):
         yield Static("Authorize Mirakl Connect")
 
 
-class AccountHost(App[None]):
-    """Hosts the Account screen like `MiraklWooApp` does (the screen reads `app.engine`)."""
+class AccountHost(MiraklWooApp):
+    """The app opened on the Account screen (it runs the disconnect's runner and follows its
+    journal); a receipt is recorded, and a stand-in for Authorize Mirakl Connect shown."""
+
+    CSS_PATH = str(Path(tui.app.__file__).with_name("app.tcss"))  # the app's own styles
 
     def __init__(self, engine: Engine) -> None:
-        super().__init__()
-        self.engine = engine
+        super().__init__(engine)
         self.receipts: list[Any] = []
 
-    def on_mount(self) -> None:
-        self.push_screen(AccountScreen())
+    def screen_for_state(self) -> Screen[Any]:
+        return AccountScreen()
 
     def on_disconnected(self, message: Disconnected) -> None:
+        message.stop()
         self.receipts.append(message.receipt)
-        self.switch_screen(AuthorizeStandIn())
+        self.show(AuthorizeStandIn())
+        self.forget_kept_screens()
 
 
 def account(app: App[Any]) -> AccountScreen:

@@ -82,14 +82,18 @@ def screen_name(app: MiraklWooApp) -> str:
     return type(app.screen).__name__
 
 
-async def settle(pilot: Pilot[None]) -> None:
-    """Let every worker finish, then let the screen catch up."""
-    with suppress(WorkerCancelled):
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    with suppress(WorkerCancelled):
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+async def settle(pilot: Pilot[None], seconds: float = 60.0) -> None:
+    """Let every job finish (the workers, and the runner the app watches), then let the
+    screen catch up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    for _ in range(2):
+        with suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
+        while getattr(pilot.app, "job_watch", None) is not None:
+            assert loop.time() < deadline, "the job the app watches did not end"
+            await asyncio.sleep(0.02)
+        await pilot.pause()
 
 
 async def paste(pilot: Pilot[None], text: str) -> None:

@@ -5,14 +5,12 @@ disconnect an earlier run left unfinished."""
 from __future__ import annotations
 
 import asyncio
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Static
-from textual.worker import WorkerCancelled, WorkerFailed
 
 from connector.errors import ConnectorError
 from connector.services import disconnect
@@ -30,6 +28,7 @@ from tests.tui.account_helpers import (
     read_receipt,
     synced_world,
 )
+from tests.tui.conftest import settle as settle_jobs
 from tui.app import MiraklWooApp
 from tui.screens.authorize_mirakl import AuthorizeMiraklScreen
 from tui.screens.disconnect_modal import DisconnectModal
@@ -39,12 +38,9 @@ WAREHOUSE = "lyon"
 
 
 async def settle(pilot: Pilot[Any]) -> None:
-    """Let the disconnect worker finish and the App act on what it posted. A worker that
-    failed raises from `wait_for_complete`; the screen shows that failure itself."""
-    for _ in range(3):
-        with suppress(WorkerCancelled, WorkerFailed):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+    """Let the disconnect's runner finish and the App act on how it ended."""
+    await settle_jobs(pilot)
+    await pilot.pause()
 
 
 def foreign_intact(world: World) -> bool:

@@ -3,12 +3,10 @@ and that Escape and Cancel change nothing."""
 
 from __future__ import annotations
 
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
 from textual.widgets import RadioButton, Static
-from textual.worker import WorkerCancelled
 
 from connector.services.status import status
 from tests.tui.account_helpers import (
@@ -21,6 +19,7 @@ from tests.tui.account_helpers import (
     products_snapshot,
     synced_world,
 )
+from tests.tui.conftest import settle
 from tui.screens.disconnect_modal import CHOOSE_HINT, CONFIRM_HINT, DisconnectModal
 
 ACCEPTED = ["disconnect", "  disconnect  "]
@@ -44,8 +43,7 @@ async def test_button_needs_an_option_and_the_exact_word(
         await pilot.pause()
         if option is not None and text in ACCEPTED:
             assert not isinstance(app.screen, DisconnectModal)
-            with suppress(WorkerCancelled):
-                await app.workers.wait_for_complete()
+            await settle(pilot)
         else:
             assert modal(app)  # still open
             assert status(world.engine)["job"] is None
@@ -101,8 +99,7 @@ async def test_escape_and_cancel_change_nothing(mirakl_woo_home: Path, how: str)
         await pilot.pause()
         screen = account(app)
         assert not screen.busy
-        with suppress(WorkerCancelled):
-            await app.workers.wait_for_complete()
+        await settle(pilot)
     assert app.receipts == []
     current = status(world.engine)
     assert current["mirakl"] is not None and current["woocommerce"] is not None

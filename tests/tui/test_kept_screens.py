@@ -73,7 +73,7 @@ async def test_a_screen_shown_again_tells_the_state_of_now(connected: World) -> 
         await pilot.press("o")
         keys = footer_keys(app)
         assert keys["s"] is False  # no second sync while one runs
-        assert keys["b"] is True  # the running sync can go to the background
+        assert "b" not in keys and keys["x"] is True  # it runs in a runner already: Stop
         assert app.screen.query_one("#sync-progress").display
         await settle(pilot)
         await pilot.press("p", "o")

@@ -11,17 +11,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Input
-from textual.worker import WorkerCancelled
 
 from connector.engine import MIRAKL, Engine
 from connector.events import Activity, Progress, Waiting
 from tests.tui.account_helpers import CHOOSE, account, keys, synced_world
+from tests.tui.conftest import settle
 from tui.app import MiraklWooApp
 from tui.widgets.job_progress import JobProgress
 
@@ -123,8 +122,7 @@ def test_receipt_after_disconnect(snap_compare: SnapCompare, mirakl_woo_home: Pa
 
     async def disconnect(pilot: Pilot[Any]) -> None:
         await steps(["a"], ["d"], CHOOSE["keep"], ["tab", *keys("disconnect"), "enter"])(pilot)
-        with suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
         await steps()(pilot)
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -15,11 +15,9 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Label, Static
-from textual.worker import Worker, WorkerState
 
 from connector.errors import ConnectorError
 from connector.services.disconnect import OPTION_LABELS
-from tui.messages import Disconnected
 from tui.screens.disconnect_modal import (
     DisconnectModal,
     DisconnectRequest,
@@ -33,7 +31,6 @@ from tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from connector.engine import Engine
-    from connector.services.disconnect import Receipt
     from connector.store import Job
 
 log = logging.getLogger(__name__)
@@ -400,24 +397,28 @@ class AccountScreen(Screen[None]):
             self.start_disconnect(request.option)
 
     def start_disconnect(self, option: str) -> None:
-        """Run (or resume) the disconnect with `option` in this screen's worker."""
+        """Run (or resume) the disconnect with `option` in a runner the App starts and
+        follows in the journal; `disconnect_ended` tells how it ended, unless it finished
+        (then the App shows the receipt)."""
+        start: Callable[[str, str], object] | None = getattr(self.app, "start_job", None)
+        if start is None:
+            raise RuntimeError("AccountScreen needs an App that runs jobs (start_job)")
         self._option = option
         self.set_class(False, "-pending")
         self.set_class(False, "-failed")
         self.busy = True
         self.query_one(JobProgress).start(f"Disconnect: {OPTION_LABELS.get(option, option)}")
         self.query_one("#account-body", VerticalScroll).scroll_home(animate=False)
-        self.run_disconnect(option)
+        if start("disconnect", option) is None:  # it said why
+            self.busy = False
+            self.refresh_state()
         self._draw_job_controls()
 
-    @work(exclusive=True, group="disconnect", exit_on_error=False)
-    async def run_disconnect(self, option: str) -> Receipt:
-        from connector.services import disconnect
-
-        progress = self.query_one(JobProgress)
-        return await disconnect.run_disconnect(
-            self.engine, option, disconnect.CONFIRM_WORD, on_event=progress.handle
-        )
+    def disconnect_ended(self, failure: str | None) -> None:
+        """The App: the disconnect this screen started stopped before it finished."""
+        self.busy = False
+        self._draw_job_controls()
+        self._show_failure(failure)
 
     @on(Button.Pressed, "#disconnect")
     def _disconnect_pressed(self) -> None:
@@ -463,30 +464,8 @@ class AccountScreen(Screen[None]):
         if self._pending is not None and not self.busy:
             await self.run_action("app.continue_in_background")
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "disconnect" or not event.worker.is_finished:
-            return
-        self.busy = False
-        self._draw_job_controls()
-        if event.state == WorkerState.CANCELLED and self._background_kind() == "disconnect":
-            self.refresh_state()  # handed to a background runner: the App shows its progress
-        elif event.state == WorkerState.SUCCESS:
-            self.query_one(JobProgress).flush()
-            self.refresh_state()  # nothing is connected any more; the App routes away
-            self.post_message(Disconnected(event.worker.result))
-        elif event.state == WorkerState.ERROR:
-            self._show_failure(event.worker.error)
-        else:
-            self._show_failure(None)
-
-    def _show_failure(self, error: BaseException | None) -> None:
-        if isinstance(error, ConnectorError):
-            text = f"{error.message}\n{error.hint}" if error.hint else error.message
-        elif error is None:
-            text = "The disconnect was stopped."
-        else:
-            log.error("disconnect failed", exc_info=error)
-            text = f"The disconnect failed unexpectedly: {error!r}\nThe details are in the log."
+    def _show_failure(self, failure: str | None) -> None:
+        text = failure or "The disconnect was stopped."
         text += (
             "\n\nNothing was deleted from this computer: both accounts stay connected and "
             "the products already changed are recorded. Retry continues where it stopped; "

@@ -1,8 +1,8 @@
-"""The buttons beside a job's progress, and the one line that says where the job runs.
+"""The line that says where a running job runs, and its Stop button.
 
-While this app runs the job: "Continue in background" (key `b`). While another process runs
-it: the reason Sync now and Disconnect wait, and "Stop" (key `x`). Hidden otherwise. The
-buttons run the App's actions, so a button, a key and a palette entry do the same thing.
+Every job runs in a runner (one this app started, or another process): while one runs, the
+reason Sync now and Disconnect wait, and "Stop" (key `x`). Hidden otherwise. The button runs
+the App's action, so the button, the key and the palette entry do the same thing.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-IDLE, OWN, ELSEWHERE = "idle", "own", "elsewhere"
+IDLE, ELSEWHERE = "idle", "elsewhere"
 
 
 class JobControls(Vertical):
-    """`show_own()` / `show_elsewhere(reason)` / `hide()`; the mode is in `mode`."""
+    """`show_elsewhere(reason)` / `hide()`; the mode is in `mode`."""
 
     DEFAULT_CSS = """
     JobControls {
@@ -30,10 +30,7 @@ class JobControls(Vertical):
     JobControls Button { margin: 0 1 0 0; }
     """
 
-    ACTIONS: ClassVar[dict[str, str]] = {
-        "job-background": "app.continue_in_background",
-        "job-stop": "app.stop_job",
-    }
+    ACTIONS: ClassVar[dict[str, str]] = {"job-stop": "app.stop_job"}
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -44,18 +41,13 @@ class JobControls(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("", id="job-reason", markup=False)
         with Horizontal():
-            yield Button("Continue in background", id="job-background")
             yield Button("Stop", id="job-stop", variant="warning")
 
     def on_mount(self) -> None:
         self._draw()
 
-    def show_own(self) -> None:
-        """The job runs in this app: offer to hand it to a background runner."""
-        self._set(OWN, "")
-
     def show_elsewhere(self, reason: str) -> None:
-        """Another process runs the job: say so, and offer Stop."""
+        """A runner works on the job: say where, and offer Stop."""
         self._set(ELSEWHERE, reason)
 
     def hide(self) -> None:
@@ -72,7 +64,6 @@ class JobControls(Vertical):
         reason = self.query_one("#job-reason", Static)
         reason.update(self.reason)
         reason.display = bool(self.reason)
-        self.query_one("#job-background", Button).display = self.mode == OWN
         self.query_one("#job-stop", Button).display = self.mode == ELSEWHERE
 
     @on(Button.Pressed)

@@ -130,14 +130,14 @@ def pending_text(job: Job) -> str:
 class AccountScreen(Screen[None]):
     """Both connected accounts, and Disconnect (header button, key `d`, command palette).
 
-    The disconnect job runs in a worker this screen owns (never the modal). While it runs,
-    `busy` (alias `navigation_locked`, which the App reads) is True: the keys are greyed out
-    and the App does not route away. On success the screen posts `Disconnected(receipt)`;
-    the App shows the receipt and the Authorize Mirakl Connect screen.
+    The disconnect job runs in a runner the App starts (`start_job`) and follows in the
+    journal, feeding `#disconnect-progress`. While it runs, `busy` (alias
+    `navigation_locked`, which the App reads) is True: the keys are greyed out and the App
+    does not route away. When it finished, the App shows the runner's receipt and then the
+    Authorize Mirakl Connect screen; when it stopped, it calls `disconnect_ended`.
 
-    A disconnect handed to a background runner ("Continue in background") or run by
-    another process is watched by the App, which feeds `#disconnect-progress` from the
-    journal; this screen then offers neither Disconnect nor Resume.
+    A disconnect another process runs is followed the same way; this screen then offers
+    neither Disconnect nor Resume.
     """
 
     DEFAULT_CSS = """

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from connector.errors import ConnectorError, UsageError
 from connector.secret import Secret
+from connector.words import count as count_of
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 log = logging.getLogger("connector.cli")
@@ -509,6 +510,7 @@ def format_status(data: dict[str, Any]) -> str:
     linked, taken_over = products.pop("linked"), products.pop("taken_over", 0)
     theirs = products.pop("already_on_mirakl", 0)
     woo_products = products.pop("woo_products", 0)
+    products.pop("changed_by_disconnect", None)  # its own line below
     lines.append(
         "Products        "
         + "  ".join(f"{k} {v}" for k, v in sorted(products.items()))
@@ -525,6 +527,11 @@ def format_status(data: dict[str, Any]) -> str:
             f"                {theirs} already on Mirakl Connect, not created by the "
             "connector: left alone"
         )
+    from connector.services.status import disconnect_effect
+
+    effect = disconnect_effect(data, "`jobs resume` finishes it, `jobs cancel` undoes it.")
+    if effect:
+        lines.append(f"                {effect}")
     job = data["job"]
     if job:
         lines.append(f"Job             {job['kind']} {job['state']} {job['done']}/{job['total']}")
@@ -646,7 +653,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print(
             f"Sync done: {report.pushed} pushed, {report.unchanged} unchanged, "
             f"{report.zeroed} set to 0, {report.failed} failed, {report.skipped} skipped "
-            f"({report.calls} call(s), {report.seconds:.1f}s)."
+            f"({count_of(report.calls, 'call')}, {report.seconds:.1f}s)."
         )
         for reason, count in report.skipped_reasons.items():
             print(f"  skipped {count}: {reason}")

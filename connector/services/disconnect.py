@@ -23,6 +23,7 @@ from connector.pacing import guard_for
 from connector.services.verify import Verification, read_back
 from connector.services.wipe import wipe_data_folder
 from connector.store import Job, LedgerRow
+from connector.words import count
 
 CATALOG_OPTIONS = ("keep", "deactivate", "delete")
 OPTION_LABELS = {
@@ -94,8 +95,8 @@ class Receipt:
         created = self.changed - self.taken_over
         action = {
             "keep": "Your products stay active on Mirakl Connect.",
-            "deactivate": f"{self.changed} product(s) set to quantity 0 on Mirakl Connect.",
-            "delete": f"{created} product(s) deleted from Mirakl Connect.",
+            "deactivate": f"{count(self.changed, 'product')} set to quantity 0 on Mirakl Connect.",
+            "delete": f"{count(created, 'product')} deleted from Mirakl Connect.",
         }[self.option]
         lines = [
             "Disconnected. All of the connector's data was deleted from this computer.",
@@ -103,8 +104,8 @@ class Receipt:
         ]
         if self.option == "delete" and self.taken_over:
             lines.append(
-                f"{self.taken_over} product(s) that were on Mirakl Connect before the connector "
-                "took them over were set to quantity 0, not deleted."
+                f"{count(self.taken_over, 'product')} that were on Mirakl Connect before the "
+                "connector took them over were set to quantity 0, not deleted."
             )
         if self.verification is not None:
             lines.append(self.verification.line(self.option))
@@ -271,9 +272,8 @@ async def _catalog_step(engine: Engine, job: Job, option: str, on_event: OnEvent
                 done += len(batch)
                 store.mark_job_items(job.id, ids, done=done)
                 verb = "set to 0" if operation == "upsert" else "deleted"
-                on_event(
-                    Activity(f"{len(batch)} product(s) {verb} on Mirakl Connect ({done}/{total}).")
-                )
+                changed = count(len(batch), "product")
+                on_event(Activity(f"{changed} {verb} on Mirakl Connect ({done:,}/{total:,})."))
                 remaining = eta(total - done, pacer.next_wait(operation))
                 on_event(Progress("disconnect", step, done, total, remaining))
                 batch = _take(rows)
@@ -281,7 +281,7 @@ async def _catalog_step(engine: Engine, job: Job, option: str, on_event: OnEvent
         if client is not None:
             await client.aclose()
     if client is not None:
-        store.log_activity(f"Catalog step done: {done} product(s).")
+        store.log_activity(f"Catalog step done: {count(done, 'product')}.")
     return done
 
 

@@ -15,6 +15,7 @@ from connector.engine import (
 from connector.jobs import job_summary, settle_dead_jobs
 from connector.settings import StateError
 from connector.store import Account
+from connector.words import count
 
 NEEDS = {MIRAKL: (MIRAKL_SECRET,), WOOCOMMERCE: (WOO_KEY, WOO_SECRET)}
 NEEDS_AUTHORIZATION_TEXT = "needs authorizing again"
@@ -79,7 +80,13 @@ def _status(engine: Engine) -> dict[str, Any]:
         return {
             **accounts(engine),
             "sync_products": False,
-            "products": {"linked": 0, "taken_over": 0, "already_on_mirakl": 0, "woo_products": 0},
+            "products": {
+                "linked": 0,
+                "taken_over": 0,
+                "already_on_mirakl": 0,
+                "woo_products": 0,
+                "changed_by_disconnect": 0,
+            },
             "job": None,
             "last_sync": None,
             "data_folder": str(engine.settings.home),
@@ -95,6 +102,10 @@ def _status(engine: Engine) -> dict[str, Any]:
     counts["taken_over"] = store.linked_count("taken_over")
     counts["woo_products"] = store.linked_woo_products()
     job = settle_dead_jobs(store)
+    # What an unfinished disconnect did already on Mirakl Connect (set to 0, or deleted).
+    option = job.params.get("option") if job is not None and job.kind == "disconnect" else None
+    changing = job is not None and option in ("deactivate", "delete")
+    counts["changed_by_disconnect"] = job.done if job is not None and changing else 0
     return {
         **accounts(engine),
         "sync_products": options.sync_products,
@@ -104,3 +115,16 @@ def _status(engine: Engine) -> dict[str, Any]:
         "data_folder": str(engine.settings.home),
         "warnings": list(engine.warnings),
     }
+
+
+def disconnect_effect(current: dict[str, Any], what_next: str) -> str | None:
+    """The line that says what an unfinished disconnect already changed on Mirakl Connect,
+    with `what_next` (where to resume or cancel it); None when it changed nothing."""
+    changed = int((current.get("products") or {}).get("changed_by_disconnect") or 0)
+    job = current.get("job")
+    if not changed or not job:
+        return None
+    option = (job.get("params") or {}).get("option")
+    done = "deleted from (or set to 0 on)" if option == "delete" else "set to 0 on"
+    changed_text = count(changed, "product")
+    return f"{changed_text} {done} Mirakl Connect by an unfinished disconnect: {what_next}"

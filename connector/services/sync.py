@@ -31,6 +31,7 @@ from connector.product_options import ProductOptions
 from connector.services.inventory import NOT_OURS, inventory_needed, run_inventory
 from connector.services.inventory import STEP as INVENTORY_STEP
 from connector.store import LedgerRow, Store, now_iso
+from connector.words import count
 
 BATCH_SIZE = 1000
 OPTIONS_KEY = "product_options"
@@ -362,10 +363,9 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
             store.clear_intent(item.mirakl_id for item in rejected)
             sync.report.failed += len(rejected)
             sync.queued -= len(rejected)
-            store.log_activity(
-                f"Mirakl Connect refused {len(rejected)} product(s): {error.message}", "error"
-            )
-            sync.on_event(Activity(f"Mirakl Connect refused {len(rejected)} product(s).", "error"))
+            refused = f"Mirakl Connect refused {count(len(rejected), 'product')}"
+            store.log_activity(f"{refused}: {error.message}", "error")
+            sync.on_event(Activity(f"{refused}.", "error"))
             batch = [item for i, item in enumerate(batch) if i not in reasons]
             continue
         sync.report.calls += 1
@@ -376,7 +376,7 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
         sync.report.zeroed += zeroed
         sync.report.pushed += len(batch) - zeroed
         sync.queued -= len(batch)
-        accepted = f"Mirakl Connect accepted {len(batch)} product(s)."
+        accepted = f"Mirakl Connect accepted {count(len(batch), 'product')}."
         store.log_activity(accepted)
         sync.on_event(Activity(accepted))
         sync.progress(force=True)

@@ -135,7 +135,7 @@ def test_whole_journey_at_80x24(
     # The receipt stays until read; Enter, then the Authorize Mirakl Connect screen.
     screen = t.wait_for_all("Receipt", "c Continue", timeout=30)
     receipt = receipt_text(screen)
-    assert f"{pushed} product(s) deleted from Mirakl Connect" in receipt, framed(screen)
+    assert f"{pushed:,} products deleted from Mirakl Connect" in receipt, framed(screen)
     assert f"Revoke the key ending in …{key7}" in receipt, framed(screen)
     assert "Mirakl Connect shows" in receipt, framed(screen)  # what it confirmed
     t.send("Enter", settle=False)

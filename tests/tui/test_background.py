@@ -28,6 +28,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Static
 
+from connector.cli import format_status
 from connector.engine import Engine
 from connector.errors import ConnectorError
 from connector.jobs import is_runner_active
@@ -38,6 +39,7 @@ from connector.sandbox.woocommerce import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRE
 from connector.secret import Secret
 from connector.services import onboarding
 from connector.services.background import open_job, runner_env
+from connector.services.status import status as status_of
 from connector.services.sync import run_sync, save_options
 from connector.settings import Settings
 from tests.sandboxes import World
@@ -240,7 +242,7 @@ async def test_the_disconnect_runs_in_a_runner_process_of_its_own(
 
         await until(pilot, lambda: isinstance(app.screen, ReceiptScreen), timeout=30)
         shown = await read_receipt(pilot)
-        assert f"{len(ids)} product(s) set to quantity 0" in shown
+        assert f"{len(ids):,} products set to quantity 0" in shown
         assert "Mirakl Connect shows" in shown  # the runner's read-back reached the receipt
         assert f"…{key_last7}" in shown
         assert app.sub_title == "not connected"
@@ -288,7 +290,7 @@ async def test_a_second_app_shows_the_job_another_process_runs(
             # When the other process finishes, the app says so and starts over.
             await until(pilot, lambda: isinstance(app.screen, ReceiptScreen))
             shown = await read_receipt(pilot)
-            assert f"{len(ids)} product(s) deleted" in shown
+            assert f"{len(ids):,} products deleted" in shown
             assert f"another mirakl-woo process (pid {process.pid})" in shown.lower()
         assert process.wait(10) == 0
         assert not mirakl_woo_home.exists()  # gone, and the app did not re-create it
@@ -325,6 +327,16 @@ async def test_stop_leaves_the_job_interrupted_and_a_background_runner_resumes_i
             assert "stopped at 1,000 of" in str(screen.query_one("#pending-text", Static).content)
             await until(pilot, lambda: app.focused is screen.query_one("#resume", Button))
             assert app.check_action("sync", ()) is True  # nothing runs any more
+            # What it did already is said everywhere: the Overview, `status` and its JSON.
+            said = "1,000 products set to 0 on Mirakl Connect by an unfinished disconnect"
+            await pilot.press("o")
+            assert said in str(app.screen.query_one("#products", Static).content)
+            current = status_of(engine)
+            assert current["products"]["changed_by_disconnect"] == 1000
+            assert f"{said}: `jobs resume` finishes it" in format_status(current)
+            await pilot.press("a")
+            screen = account(app)
+            await until(pilot, lambda: app.focused is screen.query_one("#resume", Button))
 
             await pilot.press("tab", "enter")  # Resume in background
             await until(pilot, lambda: app.job_watch is not None)

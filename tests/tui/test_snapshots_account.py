@@ -104,8 +104,8 @@ def test_progress_mid_job(snap_compare: SnapCompare, mirakl_woo_home: Path) -> N
         progress.start("Disconnect: Deactivate Products")
         for event in (
             Progress("disconnect", "deactivating products", 0, 5000, 240.6),
-            Activity("1000 product(s) set to 0 on Mirakl Connect (1000/5000)."),
-            Activity("1000 product(s) set to 0 on Mirakl Connect (2000/5000)."),
+            Activity("1,000 products set to 0 on Mirakl Connect (1,000/5,000)."),
+            Activity("1,000 products set to 0 on Mirakl Connect (2,000/5,000)."),
             Progress("disconnect", "deactivating products", 2000, 5000, 180.4),
             Waiting("upsert", 58.0),
         ):

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from connector.services.status import from_woo, status
+from connector.services.status import disconnect_effect, from_woo, status
 from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader, mirakl_name, store_name
 from tui.widgets.key_footer import KeyFooter
@@ -71,6 +71,7 @@ def products_text(current: dict[str, Any], skipped_reasons: dict[str, int]) -> s
     woo_products = counts.pop("woo_products", 0)
     counts.pop("already_on_mirakl", None)  # said by its skip reason below
     taken_over = counts.pop("taken_over", 0)
+    counts.pop("changed_by_disconnect", None)  # its own line below
     shown = [f"{counts.pop(state, 0):,} {label}" for state, label in STATE_LABELS.items()]
     shown += [f"{n:,} {state.replace('_', ' ')}" for state, n in sorted(counts.items())]
     lines = [
@@ -82,6 +83,9 @@ def products_text(current: dict[str, Any], skipped_reasons: dict[str, int]) -> s
         lines.extend(_row("", line) for line in from_woo(woo_products, linked))
     if taken_over:
         lines.append(_row("", f"  {taken_over:,} taken over: were on Mirakl Connect before"))
+    effect = disconnect_effect(current, "resume or cancel it on Account.")
+    if effect:
+        lines.append(_row("", f"  {effect}"))
     for reason, count in list(skipped_reasons.items())[:5]:
         lines.append(_row("", f"  {count:,} skipped: {reason}"))
     return "\n".join(lines)

@@ -228,7 +228,8 @@ class JobProgress(Vertical):
         return folded
 
     def _draw_progress(self) -> None:
-        step = self.step.replace("_", " ").capitalize() if self.step else ""
+        step = self.step.replace("_", " ") if self.step else ""
+        step = step[:1].upper() + step[1:]  # "Reading WooCommerce": names keep their case
         if self.finished:
             step = f"{step} — {self.end_word}" if step else self.end_word.capitalize()
         self.query_one("#job-step", Label).update(step)

@@ -34,6 +34,9 @@ __all__ = ["DISCONNECT_PROGRESS_ID", "SYNC_PROGRESS_ID", "SYNC_TITLE", "MiraklWo
 
 log = logging.getLogger(__name__)
 
+# Between two held keys delivered to a dialog: about the fastest a person types.
+_REPLAY_PACE = 0.015
+
 ELSEWHERE_DISCONNECT = (
     "Another mirakl-woo process disconnected both accounts and deleted the connector's data "
     "folder. Its receipt is in that process's output."
@@ -126,6 +129,9 @@ class MiraklWooApp(JobFollowing):
         self.engine = engine
         self.demo = demo
         self.init_job_following()
+        self._held_keys: list[events.Key] | None = None  # see `hold_keys`
+        self._replaying = False
+        self._replayed: set[int] = set()
         self.follow_interval = 0.3  # how often the data folder is asked what others did
         self._switched_from: Screen[Any] | None = None  # by the last `show`
         self.first_frame_shown = False
@@ -401,6 +407,55 @@ class MiraklWooApp(JobFollowing):
         opener: Callable[[], object] | None = getattr(screen, "action_disconnect", None)
         if opener is not None:
             self.call_after_refresh(opener)
+
+    # keys typed while a dialog opens ---------------------------------------------------
+
+    def hold_keys(self, seconds: float = 1.0) -> None:
+        """Keep the keys that arrive from now until `release_keys` (at most `seconds`): a
+        dialog takes a frame or two to build, and keys typed in one burst after the one that
+        opened it (`d`, then the option and the word) would reach the screen below."""
+        if self._held_keys is None:
+            self._held_keys = []
+            self.set_timer(seconds, self.release_keys)
+
+    def release_keys(self) -> None:
+        """Deliver the held keys, in order, to what has the focus now: one at a time, a
+        typing pace apart, so a Tab has moved the focus before the next key arrives."""
+        if self._held_keys is not None and not self._replaying:
+            self._replaying = True
+            self.run_worker(self._replay_keys(), group="held-keys", exit_on_error=False)
+
+    async def _replay_keys(self) -> None:
+        try:
+            while self._held_keys:
+                key = self._held_keys.pop(0)
+                self._replayed.add(id(key))
+                self.post_message(key)
+                await asyncio.sleep(_REPLAY_PACE)
+        finally:
+            self._held_keys, self._replaying = None, False
+            self._replayed.clear()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if id(event) in self._replayed:
+                self._replayed.discard(id(event))
+            elif self._held_keys is not None:
+                self._held_keys.append(event)  # typed while held (or replayed): after them
+                return
+            elif self._opens_dialog(event):
+                await super().on_event(event)
+                self.hold_keys()  # the keys queued behind it wait for the dialog
+                return
+        await super().on_event(event)
+
+    def _opens_dialog(self, event: events.Key) -> bool:
+        """`d` where it opens the Disconnect dialog (the Account screen, nothing running)."""
+        return (
+            event.key == "d"
+            and isinstance(self.screen, account_screen_class())
+            and self.screen.check_action("disconnect", ()) is True
+        )
 
     def on_key(self, event: events.Key) -> None:
         """A greyed-out Sync now / Disconnect pressed while a job runs says why it waits

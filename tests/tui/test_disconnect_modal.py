@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import RadioButton, Static
+from textual import events
+from textual.widgets import Input, RadioButton, Static
 
 from connector.services.status import status
 from tests.tui.account_helpers import (
+    CHOOSE,
     AccountHost,
     account,
     fill_modal,
@@ -154,3 +156,20 @@ async def test_enter_on_the_unarmed_button_says_what_is_missing(
         assert modal(app)  # still open, nothing started
         assert str(modal(app).query_one("#hint", Static).content) == said
         assert status(world.engine)["job"] is None
+
+
+async def test_keys_typed_in_one_burst_after_d_reach_the_dialog(mirakl_woo_home: Path) -> None:
+    """A terminal delivers what was typed fast in one read: `d`, the option, Tab and the word
+    arrive before the dialog is built. They wait for it, then reach it in order."""
+    world = await synced_world(mirakl_woo_home)
+    app = AccountHost(world.engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        burst = ["d", *CHOOSE["delete"], "tab", *keys("disconnect")]
+        for key in burst:  # all queued at once, as a fast typist's keys arrive
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause(1.0)
+        dialog = modal(app)
+        assert dialog.query_one(Input).value == "disconnect"
+        assert not go_button(app).disabled  # the option and the word both arrived
+        assert status(world.engine)["job"] is None  # and nothing ran: Enter was not typed

@@ -354,12 +354,20 @@ class AccountScreen(Screen[None]):
     # -- disconnect ----------------------------------------------------------------------
 
     def action_disconnect(self) -> None:
-        """Open the Disconnect modal with the plan read from the ledger."""
+        """Open the Disconnect modal with the plan read from the ledger. When it does not
+        open, the keys the App held for it go where they were typed, now."""
+        if not self._open_disconnect_modal():
+            release: Callable[[], None] | None = getattr(self.app, "release_keys", None)
+            if release is not None:
+                release()
+
+    def _open_disconnect_modal(self) -> bool:
+        """Push the modal, or say why not (False)."""
         blocks: Callable[[str], str] | None = getattr(self.app, "job_blocks", None)
         reason = blocks("disconnect") if blocks is not None else ""
         if reason:  # one job at a time, across processes too: the key says why
             self.notify(reason, severity="warning", markup=False)
-            return
+            return False
         notice: Callable[[], object] | None = getattr(self.app, "notice_background_job", None)
         if notice is not None and notice() is not None:
             self.notify(
@@ -368,7 +376,7 @@ class AccountScreen(Screen[None]):
                 severity="warning",
                 markup=False,
             )
-            return
+            return False
         if self._pending is not None and not self.busy and self._background_kind() is None:
             self.notify(
                 "A disconnect is unfinished: resume it, or cancel it to stay connected "
@@ -376,20 +384,21 @@ class AccountScreen(Screen[None]):
                 severity="warning",
                 markup=False,
             )
-            return
+            return False
         if not self.check_action("disconnect", ()):
-            return
+            return False
         if self._pending is not None:  # resumed by another process meanwhile, or cancelled
             self.refresh_state()
-            return
+            return False
         from connector.services import disconnect
 
         try:
             plan = disconnect.plan(self.engine)
         except ConnectorError as error:
             self.notify(error.one_line(), title="Cannot disconnect", severity="error", markup=False)
-            return
+            return False
         self.app.push_screen(DisconnectModal(plan), self.on_disconnect_chosen)
+        return True
 
     def on_disconnect_chosen(self, request: DisconnectRequest | None) -> None:
         """The modal's result: None changes nothing; a request starts the job."""

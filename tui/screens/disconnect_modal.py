@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -211,6 +212,9 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
         # Opens at its top: the warning is read first, even when the body has to scroll.
         self.query_one(RadioSet).focus(scroll_visible=False)
         self._fit()
+        release: Callable[[], None] | None = getattr(self.app, "release_keys", None)
+        if release is not None:  # the keys typed while it was being built reach it now
+            self.call_after_refresh(release)
 
     def on_resize(self) -> None:
         self._fit()

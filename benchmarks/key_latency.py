@@ -258,8 +258,8 @@ async def measure(app: MiraklWooApp, presses: int, *, sync: bool, quiet_seconds:
         "render_ms_per_frame": ms(clock.render_seconds / max(1, clock.frames)),
         "measuring_seconds": round(measuring_seconds, 2),
         "sync_seconds": round(sync_seconds, 1) if sync else None,
-        "sync_report": None if report is None else {
-            k: getattr(report, k) for k in ("pushed", "unchanged", "failed", "calls", "seconds")
+        "sync_report": None if report is None else {  # what the sync's runner saved
+            k: report.get(k) for k in ("pushed", "unchanged", "failed", "calls", "seconds")
         },
     }
 

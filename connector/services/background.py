@@ -3,6 +3,7 @@ detached runner process that keeps going after the SSH session ends."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -14,6 +15,9 @@ from connector.engine import Engine
 from connector.errors import ConnectorError
 from connector.events import OnEvent, ignore
 from connector.jobs import is_runner_active, job_summary, settle_dead_jobs
+
+#: How much lower than the app's the priority of a runner process it starts is (nice(1)).
+RUNNER_NICENESS = 10
 
 
 class NothingToResume(ConnectorError):
@@ -92,4 +96,9 @@ def spawn_runner(
         os.close(log)
         if out != log:
             os.close(out)
+    # A job in the background yields the CPU to what the merchant types (the app that
+    # started it shares this machine's few cores with it); it loses nothing else: its pace is
+    # set by Mirakl's one call a minute, not by the CPU.
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, process.pid, RUNNER_NICENESS)
     return process.pid

@@ -178,6 +178,11 @@ class Store:
         commits leave it as it is. One cheap pragma, for polling."""
         return int(self._db.execute("PRAGMA data_version").fetchone()[0])
 
+    def stamp(self) -> tuple[int, int]:
+        """Changes whenever anything was committed to the database, by any connection: other
+        connections' commits (`data_version`) and this one's (`total_changes`)."""
+        return self.data_version(), self._db.total_changes
+
     @property
     def schema_version(self) -> int:
         return self._db.execute("PRAGMA user_version").fetchone()[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from connector.engine import (
     MIRAKL,
@@ -128,3 +128,29 @@ def disconnect_effect(current: dict[str, Any], what_next: str) -> str | None:
     done = "deleted from (or set to 0 on)" if option == "delete" else "set to 0 on"
     changed_text = count(changed, "product")
     return f"{changed_text} {done} Mirakl Connect by an unfinished disconnect: {what_next}"
+
+
+def overview(engine: Engine) -> dict[str, Any]:
+    """What the Overview shows: `status`, the skip reasons and the latest activity lines.
+
+    Read again only when something was committed since the last read (or a runner took or
+    left the lock): its counts go over the whole ledger, milliseconds at 20 000 products, and
+    the Overview is shown again on every key that goes back to it."""
+    from connector.jobs import is_runner_active
+
+    store = engine.peek_store()
+    cached = engine.read_cache.get("overview")
+    if store is not None and cached is not None:
+        stamp = (id(store), store.stamp(), is_runner_active(store))
+        if cached[0] == stamp:
+            return cast(dict[str, Any], cached[1])
+    current = status(engine)
+    store = engine.peek_store()
+    value = {
+        "status": current,
+        "skipped_reasons": store.skipped_reasons() if store else {},
+        "activity": store.recent_activity(10) if store else [],
+    }
+    if store is not None:  # stamped after the reads: what they wrote themselves is in it
+        engine.read_cache["overview"] = ((id(store), store.stamp(), is_runner_active(store)), value)
+    return value

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from connector.services.status import disconnect_effect, from_woo, status
+from connector.services.status import disconnect_effect, from_woo, overview
 from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader, mirakl_name, store_name
 from tui.widgets.key_footer import KeyFooter
@@ -196,10 +196,9 @@ class OverviewScreen(KeptScreen):
     def refresh_state(self) -> None:
         """Read the state again (the App calls this when a sync ends)."""
         engine = cast("MiraklWooApp", self.app).engine
-        current = status(engine)
-        store = engine.peek_store()
-        reasons = store.skipped_reasons() if store else {}
-        activity = store.recent_activity(10) if store else []
+        shown = overview(engine)
+        current, reasons = shown["status"], shown["skipped_reasons"]
+        activity = shown["activity"]
         self.query_one("#accounts", Static).update(accounts_text(current))
         self.query_one("#products", Static).update(products_text(current, reasons))
         self.query_one("#last-sync", Static).update(last_sync_text(current.get("last_sync")))

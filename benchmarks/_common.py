@@ -103,6 +103,19 @@ def connect_both(endpoints: Endpoints, home: Path) -> None:
     enable_sync(home, endpoints)
 
 
+def connected_engine(endpoints: Endpoints, home: Path) -> Any:
+    """Both accounts connected in `home` (not timed), this process pointed at that data folder
+    and those servers (as the app would be), and an Engine on it."""
+    from connector.engine import Engine
+
+    note(f"connecting both accounts in {home} (not timed)")
+    connect_both(endpoints, home)
+    os.environ.update(
+        {k: v for k, v in endpoints.env(home).items() if k.startswith("MIRAKL_WOO_")}
+    )
+    return Engine.from_env()
+
+
 def enable_sync(home: Path, endpoints: Endpoints) -> None:
     from connector.engine import Engine
     from connector.product_options import ProductOptions

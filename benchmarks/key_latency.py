@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import cProfile
 import gc
-import os
 import random
 import sys
 import time
@@ -36,9 +35,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from _common import SandboxProcess, connect_both, emit, note, temp_home
+from _common import SandboxProcess, connected_engine, emit, note, temp_home
 
-from connector.engine import Engine
 from tui.app import MiraklWooApp
 from tui.screens.overview import OverviewScreen
 from tui.screens.product_settings import ProductSettingsScreen
@@ -287,11 +285,7 @@ def main() -> int:
     store = SandboxProcess(args.products, args.interval, woo_latency=args.store_latency)
     with store as sandbox, temp_home("keys") as home:
         assert sandbox.endpoints is not None
-        note(f"connecting both accounts in {home} (not timed)")
-        connect_both(sandbox.endpoints, home)
-        os.environ.update({k: v for k, v in sandbox.endpoints.env(home).items()
-                           if k.startswith("MIRAKL_WOO_")})
-        engine = Engine.from_env()
+        engine = connected_engine(sandbox.endpoints, home)
         try:
             result = asyncio.run(measure(
                 MiraklWooApp(engine), args.presses, sync=not args.no_sync,

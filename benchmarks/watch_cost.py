@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
-import os
 import resource
 import signal
 import subprocess
@@ -50,14 +49,13 @@ from _common import (
     ROOT,
     Endpoints,
     SandboxProcess,
-    connect_both,
+    connected_engine,
     emit,
     note,
     process_cpu,
     temp_home,
 )
 
-from connector.engine import Engine
 from connector.services.journal_watch import JournalWatch
 from tui.app import MiraklWooApp
 from tui.folder_watch import FolderWatch
@@ -310,11 +308,7 @@ def main() -> int:
     meters = Meters()
     with SandboxProcess(args.products, args.interval) as sandbox, temp_home("watch") as home:
         assert sandbox.endpoints is not None
-        note(f"connecting both accounts in {home} (not timed)")
-        connect_both(sandbox.endpoints, home)
-        os.environ.update({k: v for k, v in sandbox.endpoints.env(home).items()
-                           if k.startswith("MIRAKL_WOO_")})
-        engine = Engine.from_env()
+        engine = connected_engine(sandbox.endpoints, home)
         try:
             app = MiraklWooApp(engine)
             install_meters(app, meters, render=not args.no_render)

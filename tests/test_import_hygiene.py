@@ -46,10 +46,8 @@ def test_importing_every_engine_module_loads_no_textual() -> None:
     assert len(modules) > 20  # the walk found the engine
 
 
-@pytest.mark.parametrize("entry", ["connector.cli", "tui.main"])
-@pytest.mark.parametrize("argv", [["status"], ["status", "--json"]])
-def test_headless_command_does_not_import_textual(entry: str, argv: list[str]) -> None:
-    """`mirakl-woo status` goes through the entry point above both faces without Textual."""
+def run_without_textual(entry: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """`main(argv)` of module `entry` in a fresh interpreter; it fails if Textual got loaded."""
     code = (
         "import sys\n"
         f"from {entry} import main\n"
@@ -57,20 +55,20 @@ def test_headless_command_does_not_import_textual(entry: str, argv: list[str]) -
         "assert 'textual' not in sys.modules, 'textual imported'\n"
         "sys.exit(code)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("entry", ["connector.cli", "tui.main"])
+@pytest.mark.parametrize("argv", [["status"], ["status", "--json"]])
+def test_headless_command_does_not_import_textual(entry: str, argv: list[str]) -> None:
+    """`mirakl-woo status` goes through the entry point above both faces without Textual."""
+    result = run_without_textual(entry, argv)
     assert result.returncode == 0, result.stderr
 
 
 def test_engine_entry_point_does_not_open_the_app() -> None:
     """`python -m connector.cli` (what a runner is started with) runs headless commands only:
     asked for the app it says how to open it, exit 2, without importing Textual."""
-    code = (
-        "import sys\n"
-        "from connector.cli import main\n"
-        "code = main([])\n"
-        "assert 'textual' not in sys.modules, 'textual imported'\n"
-        "sys.exit(code)\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    result = run_without_textual("connector.cli", [])
     assert result.returncode == 2, result.stderr
     assert "mirakl-woo" in result.stderr and len(result.stderr.strip().splitlines()) == 1

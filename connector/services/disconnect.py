@@ -190,7 +190,9 @@ async def run_disconnect(
             store.update_job(job.id, state="running", error=None)
             on_event(Activity(f"Resuming the disconnect at {job.done} of {job.total} products."))
         else:
-            job = store.create_job("disconnect", {"option": option}, total=store.linked_count())
+            # "Keep" changes no product: no count to show ("1,823 of 1,823" would say it did).
+            total = store.linked_count() if option != "keep" else 0
+            job = store.create_job("disconnect", {"option": option}, total=total)
             store.log_activity(f"Disconnect started: {OPTION_LABELS[option]}.")
         taken_over = store.linked_count("taken_over") if option != "keep" else 0
         verification = None

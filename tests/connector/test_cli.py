@@ -138,7 +138,11 @@ def test_status_of_a_fresh_machine_creates_nothing(tmp_path: Path, servers) -> N
     assert data["mirakl"] is None and data["woocommerce"] is None
     assert data["sync_products"] is False
     assert data["products"] == {
-        "linked": 0, "taken_over": 0, "already_on_mirakl": 0, "woo_products": 0
+        "linked": 0,
+        "taken_over": 0,
+        "already_on_mirakl": 0,
+        "woo_products": 0,
+        "changed_by_disconnect": 0,
     }
     assert data["job"] is None and data["last_sync"] is None
     assert not home.exists()

@@ -133,6 +133,10 @@ async def read_receipt(pilot: Any) -> str:
     """Read the receipt, press Enter: a fresh Authorize Mirakl Connect screen follows."""
     from tui.screens.authorize_mirakl import AuthorizeMiraklScreen
 
+    for _ in range(100):  # shown, and built (a screen just pushed has no widgets yet)
+        if pilot.app.screen.query("#receipt"):
+            break
+        await pilot.pause(0.05)
     text = receipt_text(pilot.app)
     await pilot.press("enter")
     await pilot.pause()

@@ -250,7 +250,7 @@ class JobFollowing(App[None]):
         if self.engine.peek_store() is not None and self.job_watch is None:
             job = open_job(self.engine)
         if job is not None and job["kind"] == "sync":
-            from tui.screens.overview import stale_sync
+            from connector.services.background import stale_sync
 
             if stale_sync(self.engine, job):
                 job = None

@@ -37,6 +37,29 @@ def open_job(engine: Engine) -> dict[str, Any] | None:
     return {**job_summary(job), "runner_active": is_runner_active(store)}
 
 
+def stale_sync(engine: Engine, job: dict[str, Any]) -> bool:
+    """An unfinished sync row that a later, finished pass made moot (nothing to continue)."""
+    from connector.services.journal_watch import later_sync_finished
+
+    store = engine.peek_store()
+    return store is not None and later_sync_finished(store, job.get("params") or {})
+
+
+def unfinished_sync(engine: Engine) -> dict[str, Any] | None:
+    """The sync that stopped part-way and that nobody works on or overtook: what Sync now
+    (or `jobs resume`) continues. None otherwise."""
+    job = open_job(engine)
+    if (
+        job is None
+        or job["kind"] != "sync"
+        or job["runner_active"]
+        or job["state"] not in ("interrupted", "failed")
+        or stale_sync(engine, job)
+    ):
+        return None
+    return job
+
+
 async def resume(engine: Engine, on_event: OnEvent = ignore) -> dict[str, Any]:
     """Carry on with the open job where its journal says it stopped."""
     job = open_job(engine)

@@ -104,29 +104,13 @@ def last_sync_text(last: dict[str, Any] | None) -> str:
     return "\n".join([_row("Last sync", format_time(last.get("finished_at"))), _row("", figures)])
 
 
-def stale_sync(engine: Engine, job: dict[str, Any]) -> bool:
-    """An unfinished sync row that a later, finished pass made moot (nothing to continue)."""
-    from connector.services.journal_watch import later_sync_finished
-
-    store = engine.peek_store()
-    return store is not None and later_sync_finished(store, job.get("params") or {})
-
-
 def unfinished_sync_text(engine: Engine) -> str:
     """`The last sync stopped at N of M; Sync now continues it.`, or "" when no sync is
     unfinished (or one runs now: its progress says the rest)."""
-    from connector.services.background import open_job
+    from connector.services.background import unfinished_sync
 
-    if engine.peek_store() is None:
-        return ""
-    job = open_job(engine)
-    if (
-        job is None
-        or job["kind"] != "sync"
-        or job["runner_active"]
-        or job["state"] not in ("interrupted", "failed")
-        or stale_sync(engine, job)
-    ):
+    job = unfinished_sync(engine)
+    if job is None:
         return ""
     if job["total"]:
         where = f"stopped at {job['done']:,} of {job['total']:,} products"

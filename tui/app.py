@@ -149,6 +149,8 @@ class MiraklWooApp(JobFollowing):
     def _follow_folder(self) -> None:
         """Show what another process did to the data folder: a disconnect finished, an
         account authorized, a job started, a sync done."""
+        if not self.showing():
+            return
         try:
             change = self.folder_watch.poll()
         except OSError as error:  # a folder we may no longer enter: the next poll tells
@@ -227,6 +229,10 @@ class MiraklWooApp(JobFollowing):
             gc.unfreeze()
             gc.set_threshold(*self._gc_threshold)
             self._gc_threshold = None
+
+    def showing(self) -> bool:
+        """The app has a screen up and is not on its way out (a timer may fire meanwhile)."""
+        return not self._exit and bool(self._screen_stacks.get(self._current_mode))
 
     def connected(self) -> bool:
         """Both accounts are authorized (cheap: the footer asks on every refresh)."""

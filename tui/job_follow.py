@@ -47,6 +47,7 @@ class JobFollowing(App[None]):
 
     engine: Engine
     demo: dict[str, str] | None
+    showing: Callable[[], bool]  # the App's: a screen is up and it is not exiting
 
     def init_job_following(self) -> None:
         # What the running (or last) sync reported, replayed into a screen opened meanwhile.
@@ -355,7 +356,7 @@ class JobFollowing(App[None]):
 
     def _poll_watch(self) -> None:
         watch = self.job_watch
-        if watch is None:
+        if watch is None or not self.showing():
             return
         try:
             events = watch.poll()

@@ -49,6 +49,19 @@ GTIN_META_KEYS = (
 )
 # The top-level fields `map_item` reads (plus `id`, `type` and `status`, which the sync reads
 # too): what the sync asks the store for (`_fields=`), so WooCommerce computes nothing else.
+# What a product and a variation both carry: the price (and sale dates), the stock, the id.
+_OFFER_FIELDS = (
+    "price",
+    "regular_price",
+    "sale_price",
+    "date_on_sale_from_gmt",
+    "date_on_sale_to_gmt",
+    "manage_stock",
+    "stock_quantity",
+    "stock_status",
+    "global_unique_id",
+    "meta_data",
+)
 PRODUCT_FIELDS = (
     "id",
     "type",
@@ -58,38 +71,12 @@ PRODUCT_FIELDS = (
     "description",
     "short_description",
     "images",
-    "price",
-    "regular_price",
-    "sale_price",
-    "date_on_sale_from_gmt",
-    "date_on_sale_to_gmt",
-    "manage_stock",
-    "stock_quantity",
-    "stock_status",
-    "global_unique_id",
-    "meta_data",
+    *_OFFER_FIELDS,
     "categories",
     "brands",
     "attributes",
 )
-VARIATION_FIELDS = (
-    "id",
-    "status",
-    "sku",
-    "description",
-    "image",
-    "attributes",
-    "price",
-    "regular_price",
-    "sale_price",
-    "date_on_sale_from_gmt",
-    "date_on_sale_to_gmt",
-    "manage_stock",
-    "stock_quantity",
-    "stock_status",
-    "global_unique_id",
-    "meta_data",
-)
+VARIATION_FIELDS = ("id", "status", "sku", "description", "image", "attributes", *_OFFER_FIELDS)
 _IMAGE_URL = re.compile(r"^(http|https)://\S+$")
 _UNMANAGED_IN_STOCK = {"instock", "onbackorder"}
 _SYNCED_TYPES = {"simple"}

@@ -193,7 +193,7 @@ class MiraklWooApp(JobFollowing):
 
     async def action_quit(self) -> None:
         """Quit at once when idle. With a job of this app running, ask: leave it running in
-        the background, or stop it (resumable). A job another process runs goes on."""
+        the background, or stop it (resumable). A job someone else started goes on."""
         from tui.screens.quit_modal import QuitModal
 
         kind = self.own_job_kind()

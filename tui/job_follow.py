@@ -228,7 +228,7 @@ class JobFollowing(App[None]):
     # jobs in another process -----------------------------------------------------------
 
     def background_kind(self) -> str | None:
-        """The kind of job another process runs now (or this app is handing over)."""
+        """The kind of job a runner (this app's, or another process) runs now."""
         if self.job_watch is not None and self.job_watch.ended is None:
             return self.job_watch.kind
         return None

@@ -1,7 +1,7 @@
 """Following a job that another process runs, by reading its journal.
 
-A runner (`mirakl-woo jobs resume` started by "Continue in background", or a `sync` /
-`disconnect` typed in another terminal) sends this process no events: the journal row
+A runner (one the app started for a job, or a `sync` / `disconnect` typed in another
+terminal) sends this process no events: the journal row
 (step, done, total, state), the activity table and the runner lock are all there is.
 `JournalWatch.poll()` turns what changed since the last poll into the `connector.events`
 a `JobProgress` draws, and tells when the job ended and how (`ended`).
@@ -45,7 +45,7 @@ class RunnerReceipt(Receipt):
     """
 
     runner_pid: int | None = None
-    spawned: bool = False  # True: the runner this app started ("Continue in background")
+    spawned: bool = False  # True: a runner this app started
 
     def lines(self) -> list[str]:
         who = "the background runner" if self.spawned else "another mirakl-woo process"

@@ -246,7 +246,7 @@ async def measure(app: MiraklWooApp, presses: int, *, sync: bool, quiet_seconds:
         "p99_ms": ms(percentile(latencies, 99)),
         "max_ms": ms(max(latencies)),
         "sync_running_throughout": sync and all(running_at_each_press) and still_running,
-        "target_p99_ms": 50,
+        "target_p99_ms": 30,
         "to_product_settings": summary([s for k, s in samples if k == "p"]),
         "to_overview": summary([s for k, s in samples if k == "o"]),
         "loop_lag_ms_sync_alone": lag_summary(quiet.lags),

@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from connector.engine import MIRAKL, WOOCOMMERCE, Engine
@@ -20,6 +21,7 @@ from connector.events import Activity, Finished, OnEvent, Progress, Waiting, ign
 from connector.jobs import journal_stop, runner_lock, settle_dead_jobs
 from connector.mapping import zero_stock_payload
 from connector.pacing import guard_for
+from connector.services import schedule
 from connector.services.verify import Verification, read_back
 from connector.services.wipe import wipe_data_folder
 from connector.store import Job, LedgerRow
@@ -84,6 +86,7 @@ class Receipt:
     company: str | None
     taken_over: int = 0  # of `changed`: products that were the seller's before (set to 0 only)
     verification: Verification | None = None  # what Mirakl Connect showed before the wipe
+    schedule: str | None = None  # what became of the scheduled sync, if there was one
 
     @property
     def revoke_hint(self) -> str:
@@ -109,6 +112,8 @@ class Receipt:
             )
         if self.verification is not None:
             lines.append(self.verification.line(self.option))
+        if self.schedule:
+            lines.append(self.schedule)
         if self.revoke_hint:
             lines.append(f"WooCommerce keys cannot be revoked remotely: {self.revoke_hint}")
         return lines
@@ -129,9 +134,37 @@ class Receipt:
                 company=data.get("company"),
                 taken_over=int(data.get("taken_over") or 0),
                 verification=Verification(**checked) if isinstance(checked, dict) else None,
+                schedule=data.get("schedule") if isinstance(data.get("schedule"), str) else None,
             )
         except (KeyError, TypeError, ValueError):
             return None
+
+
+def remove_schedule(engine: Engine) -> str | None:
+    """The scheduled sync goes with the connection: the systemd timer `schedule install` made
+    for this data folder is disabled and its files deleted (nothing else in the unit folder
+    is touched); a cron line, which the connector never installed, is named for the merchant
+    to remove. The receipt's line about it, or None when nothing was scheduled.
+
+    Never keeps the wipe from happening: a timer that cannot be disabled now skips its runs
+    (its service needs the database), and the line says how to remove it later."""
+    try:
+        removed = schedule.remove(engine)
+    except ConnectorError as error:
+        log.warning("the scheduled sync was not removed: %s", error.message)
+        return (
+            f"The scheduled sync was not removed ({error.message.rstrip('.')}); it now skips "
+            "every run. Remove it with `mirakl-woo schedule remove`."
+        )
+    if removed.files:
+        unit = Path(removed.files[-1]).name
+        return f"The scheduled sync was removed (systemd user timer {unit})."
+    if removed.cron_forgotten:
+        return (
+            "The cron line printed for this data folder now does nothing: remove it from your "
+            "crontab (crontab -e)."
+        )
+    return None
 
 
 def plan(engine: Engine) -> DisconnectPlan:
@@ -214,6 +247,7 @@ async def run_disconnect(
             company=(mirakl.details.get("company_name") if mirakl else None),
             taken_over=taken_over,
             verification=verification,
+            schedule=remove_schedule(engine),
         )
         on_event(Progress("disconnect", "deleting local data", job.total, job.total, 0.0))
         wipe_data_folder(engine)

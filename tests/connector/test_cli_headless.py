@@ -35,6 +35,10 @@ case "$2" in
     if [ -n "$FAKE_SYSTEMCTL_FAIL_ENABLE" ]; then
       echo "Failed to enable unit: Access denied" >&2; exit 1
     fi ;;
+  disable)
+    if [ -n "$FAKE_SYSTEMCTL_FAIL_DISABLE" ]; then
+      echo "Failed to disable unit: Access denied" >&2; exit 1
+    fi ;;
   show) echo "NextElapseUSecRealtime=Tue 2024-01-02 10:15:00 UTC" ;;
 esac
 exit 0
@@ -278,6 +282,44 @@ def test_schedule_remove_undoes_exactly_what_install_made(env, tmp_path: Path) -
     assert again.returncode == 0 and "No schedule to remove" in again.stdout
 
 
+def test_a_disconnect_removes_the_timer_it_scheduled_and_nothing_else(
+    env, servers: SandboxServers
+) -> None:
+    connect_both(env, servers)
+    folder = unit_folder(env)
+    folder.mkdir(parents=True)
+    (folder / "someone-else.timer").write_text("[Timer]\n")
+    assert run(env, "schedule", "install", "--every", "15m").returncode == 0
+    name = next(folder.glob("mirakl-woo-sync-*.timer")).name
+    result = run(env, "disconnect", "--catalog", "keep", "--confirm", "disconnect", "--json")
+    assert result.returncode == 0, result.stderr
+    receipt = json.loads(result.stdout)
+    assert receipt["schedule"] == f"The scheduled sync was removed (systemd user timer {name})."
+    assert [p.name for p in folder.iterdir()] == ["someone-else.timer"]
+    assert f"--user disable --now {name}" in systemctl_calls(env)
+    assert not home(env).exists()
+
+
+def test_a_timer_that_cannot_be_disabled_does_not_stop_the_disconnect(
+    env, servers: SandboxServers
+) -> None:
+    connect_both(env, servers)
+    assert run(env, "schedule", "install").returncode == 0
+    broken = env | {"FAKE_SYSTEMCTL_FAIL_DISABLE": "1"}
+    result = run(broken, "disconnect", "--catalog", "keep", "--confirm", "disconnect")
+    assert result.returncode == 0, result.stderr
+    assert "Failed to disable unit: Access denied" in result.stdout
+    assert "Remove it with `mirakl-woo schedule remove`." in result.stdout
+    assert not home(env).exists()
+    # The timer left behind skips its runs: its service needs the database, now gone.
+    service = next(unit_folder(env).glob("mirakl-woo-sync-*.service")).read_text()
+    assert f"ConditionPathExists={home(env) / 'mirakl-woo.sqlite3'}" in service
+    removed = run(env, "schedule", "remove")
+    assert removed.returncode == 0, removed.stderr
+    assert list(unit_folder(env).glob("mirakl-woo-sync-*")) == []
+    assert not home(env).exists()  # removing the timer made no data folder again
+
+
 def test_without_systemd_the_cron_line_is_printed_and_nothing_installed(
     env, servers: SandboxServers
 ) -> None:
@@ -298,6 +340,10 @@ def test_without_systemd_the_cron_line_is_printed_and_nothing_installed(
     removed = run(env, "schedule", "remove")
     assert "crontab" in removed.stdout
     assert json.loads(run(env, "status", "--json").stdout)["schedule"] is None
+    assert run(env, "schedule", "install", "--every", "2h").returncode == 0
+    receipt = run(env, "disconnect", "--catalog", "keep", "--confirm", "disconnect")
+    assert receipt.returncode == 0, receipt.stderr
+    assert "remove it from your crontab" in receipt.stdout
 
 
 @pytest.mark.parametrize("every", ["4m", "25h", "45m", "90m", "15", "15s", "-15m", "1d", ""])

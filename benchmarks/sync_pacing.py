@@ -91,7 +91,7 @@ def main() -> None:
         "products": args.products,
         "store": args.store,
         "interval": args.interval,
-        "items_pushed": report["pushed"] + report["zeroed"],
+        "items_pushed": report["pushed"] + report["set_to_0"],
         "skipped": report["skipped"],
         "calls": n_calls,
         "calls_reported_by_sync": report["calls"],

@@ -650,13 +650,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if args.quiet:  # the line the progress would have said, said once here instead
             print("Sync Product is off in Product Settings: nothing was pushed.")
     else:
-        print(
-            f"Sync done: {report.pushed} pushed, {report.unchanged} unchanged, "
-            f"{report.zeroed} set to 0, {report.failed} failed, {report.skipped} skipped "
-            f"({count_of(report.calls, 'call')}, {report.seconds:.1f}s)."
-        )
+        print(f"{report.done_line()} ({count_of(report.calls, 'call')}, {report.seconds:.1f}s).")
         for reason, count in report.skipped_reasons.items():
-            print(f"  skipped {count}: {reason}")
+            print(f"  skipped {count:,}: {reason}")
     return EXIT_OK if report.failed == 0 else EXIT_FAILED
 
 

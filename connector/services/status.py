@@ -63,6 +63,17 @@ def accounts(engine: Engine) -> dict[str, Any]:
     return {"mirakl": _account(mirakl, saved), "woocommerce": _account(woo, saved)}
 
 
+def last_sync_record(value: Any) -> dict[str, Any] | None:
+    """The stored `last_sync`, in today's words (a record saved before `set_to_0` said
+    `zeroed`)."""
+    if not isinstance(value, dict):
+        return None
+    record = dict(value)
+    if "zeroed" in record:
+        record.setdefault("set_to_0", record.pop("zeroed"))
+    return record
+
+
 def status(engine: Engine, *, with_schedule: bool = False) -> dict[str, Any]:
     """The contract's `status --json`. Reads only: a fresh machine stays untouched.
     `with_schedule` adds `schedule` (it may ask systemctl: the CLI's, not every screen's)."""
@@ -97,6 +108,8 @@ def _status(engine: Engine) -> dict[str, Any]:
 
     options = ProductOptions.from_dict(store.get_setting("product_options", {}))
     counts = store.ledger_counts()
+    if "zeroed" in counts:  # the ledger's state, in the app's words
+        counts["set_to_0"] = counts.pop("zeroed")
     # Woo products whose id the seller already had on Mirakl Connect: left alone, not ours.
     counts["already_on_mirakl"] = store.skipped_reasons().get(NOT_OURS, 0)
     counts["taken_over"] = store.linked_count("taken_over")
@@ -111,7 +124,7 @@ def _status(engine: Engine) -> dict[str, Any]:
         "sync_products": options.sync_products,
         "products": {"linked": store.linked_count(), **counts},
         "job": None if job is None else job_summary(job),
-        "last_sync": store.get_setting("last_sync"),
+        "last_sync": last_sync_record(store.get_setting("last_sync")),
         "data_folder": str(engine.settings.home),
         "warnings": list(engine.warnings),
     }

@@ -62,7 +62,7 @@ class SyncReport:
 
     pushed: int = 0
     unchanged: int = 0
-    zeroed: int = 0
+    set_to_0: int = 0  # the app's words, and the JSON's
     failed: int = 0
     skipped: int = 0
     skipped_reasons: dict[str, int] = field(default_factory=dict)
@@ -73,6 +73,13 @@ class SyncReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def done_line(self) -> str:
+        """`Sync done: 1,823 pushed, 0 unchanged, 2 set to 0, 0 failed, 3 skipped`."""
+        return (
+            f"Sync done: {self.pushed:,} pushed, {self.unchanged:,} unchanged, "
+            f"{self.set_to_0:,} set to 0, {self.failed:,} failed, {self.skipped:,} skipped"
+        )
 
 
 @dataclass
@@ -373,7 +380,7 @@ async def _push(engine: Engine, sync: _Pass, mirakl: Any, batch: list[_Item]) ->
         # for every product of it, or a later disconnect could miss some of them.
         store.write_ledger(item.row(item.state_after, on_mirakl=True) for item in batch)
         zeroed = sum(1 for item in batch if item.state_after == "zeroed")
-        sync.report.zeroed += zeroed
+        sync.report.set_to_0 += zeroed
         sync.report.pushed += len(batch) - zeroed
         sync.queued -= len(batch)
         accepted = f"Mirakl Connect accepted {count(len(batch), 'product')}."
@@ -468,11 +475,7 @@ async def run_sync(engine: Engine, on_event: OnEvent = ignore) -> SyncReport:
         report.skipped = sum(report.skipped_reasons.values())
         store.update_job(job.id, state="done", done=sync.read, total=sync.read)
         store.set_setting("last_sync", {"finished_at": now_iso(), **report.to_dict()})
-        message = (
-            f"Sync done: {report.pushed} pushed, {report.unchanged} unchanged, "
-            f"{report.zeroed} set to 0, {report.failed} failed, {report.skipped} skipped."
-        )
-        store.log_activity(message)
+        store.log_activity(f"{report.done_line()}.")
         sync.step = "done"
         sync.progress(force=True)
         on_event(Finished("sync", report.to_dict()))

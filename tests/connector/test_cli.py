@@ -99,6 +99,33 @@ def connected_and_synced(home: Path, servers: SandboxServers) -> tuple[dict[str,
     return env, json.loads(synced.stdout)["pushed"]
 
 
+def test_a_product_gone_from_the_store_is_set_to_0_in_the_same_words_everywhere(
+    tmp_path: Path,
+) -> None:
+    """What the app calls "set to 0" the JSON calls `set_to_0`; counts carry separators."""
+    with SandboxServers(catalog_size=1200, interval=0.05) as servers:
+        env, pushed = connected_and_synced(tmp_path / "home", servers)
+        assert pushed > 1000
+        def a_simple_product() -> dict:
+            return next(
+                p for p in servers.woo.catalog.iter_products()
+                if p["type"] == "simple" and p["sku"] and p["status"] == "publish"
+            )  # fmt: skip
+
+        servers.woo.catalog.delete_product(a_simple_product()["id"])
+        again = run(env, "sync", "--json")
+        assert again.returncode == 0, again.stderr
+        report = json.loads(again.stdout)
+        assert report["set_to_0"] == 1 and "zeroed" not in report
+        status = json.loads(run(env, "status", "--json").stdout)
+        assert status["products"]["set_to_0"] == 1 and "zeroed" not in status["products"]
+        assert status["last_sync"]["set_to_0"] == 1
+        servers.woo.catalog.delete_product(a_simple_product()["id"])
+        said = run(env, "sync").stdout
+        assert "1 set to 0" in said and f"{report['unchanged'] - 1:,} unchanged" in said, said
+        assert f"{report['unchanged'] - 1:,}" != str(report["unchanged"] - 1)  # 1,000 and more
+
+
 def start_disconnect(env: dict[str, str], option: str) -> subprocess.Popen[str]:
     """A disconnect in another process, returned once its journal holds the first batch."""
     process = subprocess.Popen(

@@ -25,7 +25,7 @@ STATE_LABELS = {
     "pushed": "pushed",
     "waiting": "waiting",
     "failed": "failed",
-    "zeroed": "set to 0",
+    "set_to_0": "set to 0",
     "skipped": "skipped",
 }
 
@@ -98,7 +98,7 @@ def last_sync_text(last: dict[str, Any] | None) -> str:
         return _row("Last sync", f"{format_time(last.get('finished_at'))}: Sync Product was off")
     figures = (
         f"{last.get('pushed', 0):,} pushed, {last.get('unchanged', 0):,} unchanged, "
-        f"{last.get('zeroed', 0):,} set to 0, {last.get('failed', 0):,} failed, "
+        f"{last.get('set_to_0', 0):,} set to 0, {last.get('failed', 0):,} failed, "
         f"{last.get('skipped', 0):,} skipped"
     )
     return "\n".join([_row("Last sync", format_time(last.get("finished_at"))), _row("", figures)])

@@ -79,7 +79,7 @@ async def test_unpublished_or_removed_products_get_quantity_zero(mirakl_woo_home
     world.woo.catalog.update_product(unpublished["id"], status="draft")
     world.woo.catalog.delete_product(removed["id"])
     report = await run_sync(world.engine)
-    assert report.zeroed == 2
+    assert report.set_to_0 == 2
     for product in (unpublished, removed):
         on_mirakl = world.mirakl.products[product["sku"]]  # still there: never a silent delete
         assert all(q["available_quantity"] == 0 for q in on_mirakl["quantities"])
@@ -116,7 +116,7 @@ async def test_a_failed_pass_is_caught_up_by_the_next_one(mirakl_woo_home: Path)
     assert world.mirakl.products[removed["sku"]]["quantities"][0]["available_quantity"] > 0
     world.mirakl_faults.error_rate = 0.0
     report = await run_sync(world.engine)
-    assert report.zeroed == 1
+    assert report.set_to_0 == 1
     quantities = world.mirakl.products[removed["sku"]]["quantities"]
     assert all(q["available_quantity"] == 0 for q in quantities)
 

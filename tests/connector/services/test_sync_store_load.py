@@ -93,7 +93,7 @@ async def test_variations_of_a_product_not_pushed_are_not_read(mirakl_woo_home: 
     assert read == expected  # the draft's and every other unpushed product's: not asked for
     assert f"/wp-json/wc/v3/products/{hidden['id']}/variations" not in read
     # what was pushed of it goes to 0, as when its variations were read and skipped
-    assert again.zeroed == len(pushed_before)
+    assert again.set_to_0 == len(pushed_before)
     for sku in pushed_before:
         assert all(q["available_quantity"] == 0 for q in world.mirakl.products[sku]["quantities"])
     assert again.skipped_reasons.get("status draft not synced", 0) >= 1

@@ -223,6 +223,12 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
         action="store_true",
         help="no progress lines: stderr only for errors, the outcome in one line (for schedules)",
     )
+    sync.add_argument(
+        "--skip-if-busy",
+        action="store_true",
+        help="another process running a job on this data folder ends this run at once, exit 0 "
+        "(for schedules: an overlapping run is no failure)",
+    )
 
     disconnect = sub.add_parser("disconnect", help="end the connection (a resumable job)")
     disconnect.add_argument(
@@ -633,6 +639,7 @@ class SyncRefused(ConnectorError):
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    from connector.jobs import JobBusy
     from connector.services.sync import run_sync
 
     engine = _engine()
@@ -641,6 +648,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
         report = _run_job(lambda: run_sync(engine, on_event=progress))
     except UsageError as error:  # `sync` has no argument that could be wrong
         raise SyncRefused(error.message, error.hint, code=error.code) from error
+    except JobBusy as error:
+        if not args.skip_if_busy:
+            raise
+        # A scheduled run that meets the previous one (or the app's) still going: the job
+        # running does what this run would; nothing was touched.
+        if args.json:
+            _print_json({"kind": "sync", "skipped_busy": True})
+        elif not args.quiet:
+            print(f"{error.message} This sync is skipped.", file=sys.stderr)
+        return EXIT_OK
     finally:
         progress.close()
         engine.close()

@@ -85,7 +85,7 @@ def _paths(engine: Engine) -> tuple[Path, Path]:
 
 
 def _command(engine: Engine) -> list[str]:
-    return [sys.executable, "-m", "connector.cli", "sync", "--quiet"]
+    return [sys.executable, "-m", "connector.cli", "sync", "--quiet", "--skip-if-busy"]
 
 
 def _environment(engine: Engine) -> dict[str, str]:

@@ -244,6 +244,50 @@ def test_schedule_install_writes_an_enabled_user_timer_whose_service_syncs(
     assert json.loads(run(env, "status", "--json").stdout)["products"]["linked"] > 0
 
 
+HOLD_THE_LOCK = """
+import sys, time
+from connector.engine import Engine
+from connector.jobs import runner_lock
+from connector.settings import Settings
+engine = Engine(Settings.from_env())
+with runner_lock(engine.store):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_scheduled_sync_that_meets_a_running_job_is_skipped_not_failed(
+    env, servers: SandboxServers
+) -> None:
+    """Cron starts the next run while the last one still goes (a large catalog): no mail."""
+    connect_both(env, servers)
+    assert run(env, "settings", "set", "sync_products", "on").returncode == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK], env=env, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        by_hand = run(env, "sync")
+        assert by_hand.returncode == 1 and "Another mirakl-woo process" in by_hand.stderr
+        scheduled = run(env, "sync", "--quiet", "--skip-if-busy")
+        assert (scheduled.returncode, scheduled.stdout, scheduled.stderr) == (0, "", "")
+        as_json = run(env, "sync", "--skip-if-busy", "--json")
+        assert as_json.returncode == 0
+        assert json.loads(as_json.stdout) == {"kind": "sync", "skipped_busy": True}
+        told = run(env, "sync", "--skip-if-busy")
+        assert told.returncode == 0 and "This sync is skipped." in told.stderr
+    finally:
+        holder.communicate("", timeout=30)
+    assert json.loads(run(env, "status", "--json").stdout)["last_sync"] is None  # none ran
+    # What the timer runs skips so too.
+    service = next(iter(unit_folder(env).glob("*.service")), None)
+    assert service is None
+    assert run(env, "schedule", "install").returncode == 0
+    command = shlex.split(unit_values(next(unit_folder(env).glob("*.service")))["ExecStart"][0])
+    assert command[3:] == ["sync", "--quiet", "--skip-if-busy"]
+
+
 def test_the_units_pass_systemd_analyze_verify(env, tmp_path: Path) -> None:
     """Read as systemd reads them; and, where systemd-analyze is installed, verified by it."""
     env = env | {"MIRAKL_WOO_HOME": str(tmp_path / "a folder with 100% of spaces")}

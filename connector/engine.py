@@ -255,7 +255,7 @@ class Engine:
                 "Run `mirakl-woo connect woocommerce --url URL --consumer-key CK`.",
             )
         details = account.details
-        return self.new_woo_client(
+        client = self.new_woo_client(
             details["url"],
             key,
             secret,
@@ -263,6 +263,22 @@ class Engine:
             api_root=details.get("api_root"),
             home_url=details.get("home_url"),
         )
+        client.on_auth_mode = self._remember_auth_mode
+        return client
+
+    def _remember_auth_mode(self, mode: str) -> None:
+        """The store's host began stripping the Authorization header after connect: saved,
+        so `status` and the app say the secret now travels in the URL, and the next run
+        sends it so at once instead of finding out again."""
+        store = self.peek_store()
+        account = store.account(WOOCOMMERCE) if store is not None else None
+        if store is None or account is None or account.details.get("auth_mode") == mode:
+            return
+        store.save_account(WOOCOMMERCE, {**account.details, "auth_mode": mode})
+        if mode == "query":
+            from connector.clients.woocommerce import QUERY_NOTICE
+
+            store.log_activity(QUERY_NOTICE, "warning")
 
 
 def _open_store(path: Path) -> Store:

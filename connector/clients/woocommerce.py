@@ -16,7 +16,7 @@ import re
 import secrets
 import ssl
 from collections import deque
-from collections.abc import AsyncIterator, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final
@@ -53,7 +53,7 @@ API_REL: Final = "https://api.w.org/"  # the Link relation naming the API root
 AUTH_MODES: Final = ("basic", "query", "oauth1")
 KEYS_PAGE: Final = "WordPress admin › WooCommerce › Settings › Advanced › REST API"
 _URL_EXAMPLE: Final = "e.g. https://shop.example.com"
-_QUERY_NOTICE: Final = (
+QUERY_NOTICE: Final = (
     "The store's host strips the Authorization header, so the consumer secret now travels in "
     "the URL (query string), where the web server's access log keeps it; ask the host to pass "
     "the Authorization header to PHP (Apache: CGIPassAuth On), then connect again."
@@ -315,8 +315,11 @@ class WooClient:
         self.auth_mode = auth_mode
         #: One line for the merchant when the connection works in a weaker way than asked
         #: (the secret in the query string because the host strips the Authorization header).
-        self.auth_notice: str | None = _QUERY_NOTICE if auth_mode == "query" else None
+        self.auth_notice: str | None = QUERY_NOTICE if auth_mode == "query" else None
         self._probed: bool | None = None  # _header_stripped's answer, once found
+        #: Called with the new mode when the client switches to the query-string form, so
+        #: the saved account (and `status`) say how the secret travels from then on.
+        self.on_auth_mode: Callable[[str], None] | None = None
         self.concurrency = max(1, concurrency)
         self.total_products: int | None = None  # X-WP-Total of the last product listing
         self._timeout = httpx.Timeout(timeout, connect=min(timeout, 10.0)) if timeout else TIMEOUT
@@ -628,7 +631,9 @@ class WooClient:
                 return response  # the header arrives: the key's user may not do this
             log.warning("The host strips the Authorization header; using the query-string form")
             self.auth_mode = "query"
-            self.auth_notice = _QUERY_NOTICE
+            self.auth_notice = QUERY_NOTICE
+            if self.on_auth_mode is not None:
+                self.on_auth_mode(self.auth_mode)
             return await self._send(method, path, params, json, signed)
         return response
 

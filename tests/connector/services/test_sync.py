@@ -147,3 +147,29 @@ async def test_a_sync_stopped_mid_read_leaves_no_request_behind(mirakl_woo_home:
     finally:
         loop.set_exception_handler(None)
     assert unhandled == []
+
+
+async def test_a_host_that_starts_stripping_the_header_is_remembered(mirakl_woo_home: Path) -> None:
+    """Connected with the header arriving; the host then drops it (a new proxy, say): the
+    sync goes on in the query-string form, and the account and `status` say so from then on."""
+    from connector.engine import WOOCOMMERCE
+
+    world = make_world(mirakl_woo_home, catalog_size=60)
+    await world.connect()
+    assert status(world.engine)["woocommerce"]["auth_mode"] == "basic"
+    world.woo.strip_authorization = True
+    report = await run_sync(world.engine)
+    assert report.pushed > 0 and report.failed == 0
+    assert status(world.engine)["woocommerce"]["auth_mode"] == "query"
+    saved = world.engine.store.account(WOOCOMMERCE)
+    assert saved is not None and saved.details["auth_mode"] == "query"
+
+    def said() -> list[str]:
+        rows = world.engine.store.recent_activity(200)
+        return [m for _at, _level, m in rows if "strips the Authorization header" in m]
+
+    assert len(said()) == 1
+    probes = len(world.woo.query_credentials)
+    await run_sync(world.engine)  # the next run sends it so at once: no second warning
+    assert len(world.woo.query_credentials) > probes
+    assert len(said()) == 1

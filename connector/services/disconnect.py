@@ -54,6 +54,7 @@ class DisconnectPlan:
     woocommerce: dict[str, Any] | None
     first_wait: float = 0.0
     taken_over: int = 0  # of `linked`: the seller's before, taken over by the merchant's choice
+    scheduled: str | None = None  # "systemd" or "cron": a scheduled sync goes too
 
     @property
     def created(self) -> int:
@@ -179,6 +180,7 @@ def plan(engine: Engine) -> DisconnectPlan:
         woocommerce=woo.details if woo else None,
         first_wait=engine.pacer(store).next_wait("delete"),
         taken_over=store.linked_count("taken_over"),
+        scheduled=schedule.installed(engine),
     )
 
 

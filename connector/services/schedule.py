@@ -316,6 +316,16 @@ def _next_run(name: str) -> str | None:
     return None
 
 
+def installed(engine: Engine) -> str | None:
+    """"systemd" (the timer's files are there), "cron" (a line was printed), or None. Cheap:
+    one file read, no systemctl (the Disconnect dialog asks while it opens)."""
+    if _ours(_paths(engine)[1]):
+        return "systemd"
+    store = engine.peek_store()
+    record = store.get_setting(SETTING) if store is not None else None
+    return "cron" if isinstance(record, dict) and record.get("kind") == "cron" else None
+
+
 def state(engine: Engine) -> dict[str, Any] | None:
     """For `status`: null, or {"kind", "every", "next_run", "detail"}."""
     timer_path = _paths(engine)[1]

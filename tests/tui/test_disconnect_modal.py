@@ -173,3 +173,19 @@ async def test_keys_typed_in_one_burst_after_d_reach_the_dialog(mirakl_woo_home:
         assert dialog.query_one(Input).value == "disconnect"
         assert not go_button(app).disabled  # the option and the word both arrived
         assert status(world.engine)["job"] is None  # and nothing ran: Enter was not typed
+
+
+@pytest.mark.parametrize("scheduled", [False, True], ids=["no-schedule", "cron-line"])
+async def test_the_warning_says_what_becomes_of_a_scheduled_sync(
+    mirakl_woo_home: Path, scheduled: bool
+) -> None:
+    world = await synced_world(mirakl_woo_home)
+    if scheduled:  # what `schedule install` records where systemd has no user instance
+        world.engine.store.set_setting("schedule", {"kind": "cron", "every": "15m"})
+    app = AccountHost(world.engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("d")
+        await pilot.pause()
+        warning = str(modal(app).query_one("#what-happens", Static).content)
+        assert "will both be disconnected" in warning
+        assert ("The cron line you added for the scheduled sync" in warning) is scheduled

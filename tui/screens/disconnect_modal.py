@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 
 CONFIRM_PLACEHOLDER = "Type disconnect to confirm"
 CONFIRM_HINT = "Type the word disconnect in lower case."
+#: Said after the warning when a sync is scheduled for this data folder.
+SCHEDULE_GOES = {
+    "systemd": " The scheduled sync (a systemd timer) is removed too.",
+    "cron": " The cron line you added for the scheduled sync will do nothing; remove it.",
+}
 CHOOSE_HINT = "Choose what happens to your products on Mirakl Connect."
 
 
@@ -178,7 +183,8 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
                 yield Static(
                     f"{mirakl} and {woo} will both be disconnected, and all of the "
                     "connector's information deleted from this computer. To use the "
-                    "connector again you must authorize both accounts again.",
+                    "connector again you must authorize both accounts again."
+                    + SCHEDULE_GOES.get(self.plan.scheduled or "", ""),
                     id="what-happens",
                     markup=False,
                 )

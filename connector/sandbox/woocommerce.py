@@ -122,7 +122,9 @@ class WooSandbox:
     `html_firewall`, `woocommerce_active` and `permalinks` are read on every request, so a test
     may flip them between calls. `home_url` is WordPress's home URL (the index's `home` and
     `url`, what OAuth signatures are checked against); None means the address each request
-    came to. A `wc_version` before 9.2 has no `global_unique_id`. `.calls` logs every answered
+    came to. `site_path` (e.g. "/shop") serves WordPress from a sub-folder of the host: the
+    home URL ends with it, and a path outside it is the host's own 404 page. A `wc_version`
+    before 9.2 has no `global_unique_id`. `.calls` logs every answered
     request, `.query_credentials` the key and secret of every https request that carried
     them in its query string.
 
@@ -155,6 +157,7 @@ class WooSandbox:
         clock: Callable[[], float] = time.time,
         permalinks: str = "pretty",
         home_url: str | None = None,
+        site_path: str = "",
         cpu_per_request: float = 0.0,
         cpu_per_item: float = 0.0,
         workers: int = 2,
@@ -163,6 +166,7 @@ class WooSandbox:
             raise ValueError("permalinks is 'pretty' or 'plain'")
         self.permalinks = permalinks
         self.home_url = home_url.rstrip("/") if home_url else None
+        self.site_path = "/" + site_path.strip("/") if site_path.strip("/") else ""
         self.catalog = catalog if catalog is not None else Catalog(200)
         self.keys: dict[str, tuple[str, str]] = (
             dict(keys)
@@ -236,6 +240,13 @@ class WooSandbox:
             await self._wrapped(scope, receive, send)
             return
         status_holder: list[int] = [0]
+        if self.site_path:
+            inside = self._inside_site(scope)
+            if inside is None:  # not WordPress's folder: what the host serves there
+                page = HTMLResponse("<html><body><h1>Not Found</h1></body></html>", 404)
+                await page(scope, receive, send)
+                return
+            scope = inside
         scope = _rest_routed(scope)
         plain_wp_json = (
             self.permalinks == "plain"
@@ -298,8 +309,22 @@ class WooSandbox:
         else:
             await self._wrapped(scope, receive, send)
 
+    def _inside_site(self, scope: dict[str, Any]) -> dict[str, Any] | None:
+        """The request as routed inside the sub-folder (its path without `site_path`; the raw
+        path, which OAuth signatures cover, kept whole), or None for a path outside it."""
+        path = scope["path"]
+        if path != self.site_path and not path.startswith(self.site_path + "/"):
+            return None
+        return {**scope, "path": path[len(self.site_path) :] or "/"}
+
+    def _site_relative(self, path: str) -> str:
+        if self.site_path and (path == self.site_path or path.startswith(self.site_path + "/")):
+            return path[len(self.site_path) :] or "/"
+        return path
+
     def _home(self, scope: dict[str, Any]) -> str:
-        """WordPress's home URL: the configured one, or where this request came to."""
+        """WordPress's home URL: the configured one, or where this request came to (with
+        the sub-folder WordPress is served from)."""
         if self.home_url:
             return self.home_url
         headers = dict(scope.get("headers") or [])
@@ -307,7 +332,7 @@ class WooSandbox:
         if not host and scope.get("server"):
             server_host, port = scope["server"]
             host = f"{server_host}:{port}"
-        return f"{scope.get('scheme', 'http')}://{host}"
+        return f"{scope.get('scheme', 'http')}://{host}{self.site_path}"
 
     def _api_root(self, scope: dict[str, Any]) -> str:
         home = self._home(scope)
@@ -648,7 +673,7 @@ class WooSandbox:
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(total_pages)}
         kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
         path = (request.scope.get("woo.request_path") or b"").decode("latin-1")
-        path = path or request.url.path
+        path = self._site_relative(path.split("?", 1)[0] or request.url.path)
         links = []
         last = max(total_pages, 1)
         for target, rel in ((page - 1, "prev"), (page + 1, "next")):

@@ -247,3 +247,68 @@ async def test_a_real_stores_addresses_are_saved_and_the_sync_uses_them(
         "WordPress home URL http://127.0.0.1:8082: requests are signed for it, sent to "
         "http://localhost:8082" in shown
     )
+
+
+@pytest.mark.parametrize("permalinks", ["pretty", "plain"])
+@pytest.mark.parametrize("scheme", ["https", "http"], ids=["basic-auth", "oauth1"])
+async def test_a_store_in_a_sub_folder_connects_and_syncs(
+    mirakl_woo_home: Path, scheme: str, permalinks: str
+) -> None:
+    """WordPress installed in /shop of its host: the address typed (or pasted from the admin)
+    names the folder; the API, the OAuth signatures and the page links all live under it."""
+    import httpx
+
+    from connector.sandbox.catalog import Catalog
+    from connector.sandbox.woocommerce import WooSandbox
+    from connector.services.sync import run_sync
+
+    world = make_world(mirakl_woo_home)
+    world.woo = WooSandbox(catalog=Catalog(260, seed=4), site_path="/shop", permalinks=permalinks)
+    world.engine.woo_transport = httpx.ASGITransport(app=world.woo.app)
+    world.engine.client_options = {**world.engine.client_options, "woocommerce": {}}
+    await onboarding.connect_mirakl(world.engine, DEMO_CLIENT_ID, Secret(DEMO_CLIENT_SECRET))
+    account = await onboarding.connect_woocommerce(
+        world.engine,
+        f"{scheme}://shop.test/shop/wp-admin/admin.php?page=wc-settings",
+        Secret(DEMO_CONSUMER_KEY),
+        Secret(DEMO_CONSUMER_SECRET),
+    )
+    assert account.details["url"] == f"{scheme}://shop.test/shop"
+    assert account.details["auth_mode"] == ("basic" if scheme == "https" else "oauth1")
+    assert account.details.get("permalinks", "pretty") == permalinks
+
+    from connector.product_options import ProductOptions
+    from connector.services.sync import save_options
+
+    save_options(world.engine, ProductOptions(sync_products=True))
+    report = await run_sync(world.engine)
+    assert report.failed == 0 and report.pushed > 0
+    # The same catalog from a store at the host's root: the same products arrive.
+    control = make_world(mirakl_woo_home.parent / "control", catalog_size=260, seed=4)
+    await control.connect()
+    await run_sync(control.engine)
+    assert set(world.mirakl.products) == set(control.mirakl.products)
+    assert len(world.mirakl.products) == report.pushed
+    outside = [c for c in world.woo.calls if c.status == 404]
+    assert outside == [], outside  # nothing was asked outside /shop
+
+
+async def test_the_host_root_of_a_sub_folder_store_is_not_a_wordpress_site(
+    mirakl_woo_home: Path,
+) -> None:
+    """The folder left out of the address: one clear message, nothing saved."""
+    import httpx
+
+    from connector.errors import ConnectorError
+    from connector.sandbox.woocommerce import WooSandbox
+
+    world = make_world(mirakl_woo_home)
+    world.woo = WooSandbox(site_path="/shop")
+    world.engine.woo_transport = httpx.ASGITransport(app=world.woo.app)
+    with pytest.raises(ConnectorError) as refused:
+        await onboarding.connect_woocommerce(
+            world.engine, "https://shop.test", Secret(DEMO_CONSUMER_KEY),
+            Secret(DEMO_CONSUMER_SECRET),
+        )  # fmt: skip
+    assert "WordPress" in refused.value.message, refused.value.message
+    assert status(world.engine)["woocommerce"] is None

@@ -226,8 +226,8 @@ def build_parser(words: Sequence[str] = ()) -> argparse.ArgumentParser:
     sync.add_argument(
         "--skip-if-busy",
         action="store_true",
-        help="another process running a job on this data folder ends this run at once, exit 0 "
-        "(for schedules: an overlapping run is no failure)",
+        help="another process running a job on this data folder (or wiping it) ends this run "
+        "at once, exit 0 (for schedules: an overlapping run is no failure)",
     )
 
     disconnect = sub.add_parser("disconnect", help="end the connection (a resumable job)")
@@ -519,9 +519,9 @@ def format_status(data: dict[str, Any]) -> str:
     products.pop("changed_by_disconnect", None)  # its own line below
     lines.append(
         "Products        "
-        + "  ".join(f"{k} {v}" for k, v in sorted(products.items()))
-        + f"  (linked {linked}"
-        + (f", {taken_over} of them taken over" if taken_over else "")
+        + "  ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in sorted(products.items()))
+        + f"  (linked {linked:,}"
+        + (f", {taken_over:,} of them taken over" if taken_over else "")
         + ")"
     )
     if linked:
@@ -639,7 +639,8 @@ class SyncRefused(ConnectorError):
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from connector.jobs import JobBusy
+    from connector.engine import DataFolderBusy
+    from connector.jobs import DataFolderGone, JobBusy
     from connector.services.sync import run_sync
 
     engine = _engine()
@@ -648,11 +649,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
         report = _run_job(lambda: run_sync(engine, on_event=progress))
     except UsageError as error:  # `sync` has no argument that could be wrong
         raise SyncRefused(error.message, error.hint, code=error.code) from error
-    except JobBusy as error:
+    except (JobBusy, DataFolderBusy, DataFolderGone) as error:
         if not args.skip_if_busy:
             raise
-        # A scheduled run that meets the previous one (or the app's) still going: the job
-        # running does what this run would; nothing was touched.
+        # A scheduled run that meets the previous one (or the app's) still going, or a
+        # disconnect wiping the folder: the job running does what this run would, or the
+        # connection is ending; nothing was touched.
         if args.json:
             _print_json({"kind": "sync", "skipped_busy": True})
         elif not args.quiet:

@@ -270,15 +270,18 @@ class Engine:
         """The store's host began stripping the Authorization header after connect: saved,
         so `status` and the app say the secret now travels in the URL, and the next run
         sends it so at once instead of finding out again."""
-        store = self.peek_store()
-        account = store.account(WOOCOMMERCE) if store is not None else None
-        if store is None or account is None or account.details.get("auth_mode") == mode:
-            return
-        store.save_account(WOOCOMMERCE, {**account.details, "auth_mode": mode})
-        if mode == "query":
-            from connector.clients.woocommerce import QUERY_NOTICE
+        try:
+            store = self.peek_store()
+            account = store.account(WOOCOMMERCE) if store is not None else None
+            if store is None or account is None or account.details.get("auth_mode") == mode:
+                return
+            store.save_account(WOOCOMMERCE, {**account.details, "auth_mode": mode})
+            if mode == "query":
+                from connector.clients.woocommerce import QUERY_NOTICE
 
-            store.log_activity(QUERY_NOTICE, "warning")
+                store.log_activity(QUERY_NOTICE, "warning")
+        except (sqlite3.Error, OSError) as error:  # the request in flight must not fail
+            log.warning("the store's new auth mode %s was not saved: %s", mode, error)
 
 
 def _open_store(path: Path) -> Store:

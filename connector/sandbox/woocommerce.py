@@ -245,6 +245,7 @@ class WooSandbox:
             if inside is None:  # not WordPress's folder: what the host serves there
                 page = HTMLResponse("<html><body><h1>Not Found</h1></body></html>", 404)
                 await page(scope, receive, send)
+                self.calls.append(Call(scope["method"], scope["path"], 404, time.time()))
                 return
             scope = inside
         scope = _rest_routed(scope)

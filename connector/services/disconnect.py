@@ -11,9 +11,8 @@ import asyncio
 import logging
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
 
 from connector.engine import MIRAKL, WOOCOMMERCE, Engine
 from connector.errors import ConnectorError, NotConnected, UsageError
@@ -54,7 +53,7 @@ class DisconnectPlan:
     woocommerce: dict[str, Any] | None
     first_wait: float = 0.0
     taken_over: int = 0  # of `linked`: the seller's before, taken over by the merchant's choice
-    scheduled: str | None = None  # "systemd" or "cron": a scheduled sync goes too
+    scheduled: Literal["systemd", "cron"] | None = None  # a scheduled sync goes too
 
     @property
     def created(self) -> int:
@@ -141,29 +140,36 @@ class Receipt:
             return None
 
 
-def remove_schedule(engine: Engine) -> str | None:
-    """The scheduled sync goes with the connection: the systemd timer `schedule install` made
-    for this data folder is disabled and its files deleted (nothing else in the unit folder
-    is touched); a cron line, which the connector never installed, is named for the merchant
-    to remove. The receipt's line about it, or None when nothing was scheduled.
-
-    Never keeps the wipe from happening: a timer that cannot be disabled now skips its runs
-    (its service needs the database), and the line says how to remove it later."""
-    try:
-        removed = schedule.remove(engine)
-    except ConnectorError as error:
-        log.warning("the scheduled sync was not removed: %s", error.message)
+def schedule_line(engine: Engine, scheduled: str | None) -> str | None:
+    """The receipt's line about the scheduled sync `scheduled` (see `schedule.installed`):
+    the systemd timer goes with the connection (`remove_timer`, after the wipe); a cron line,
+    which the merchant installed, is theirs to remove."""
+    if scheduled == "systemd":
+        timer = f"{schedule.unit_name(engine)}.timer"
+        return f"The scheduled sync was removed (systemd user timer {timer})."
+    if scheduled == "cron":
         return (
-            f"The scheduled sync was not removed ({error.message.rstrip('.')}); it now skips "
-            "every run. Remove it with `mirakl-woo schedule remove`."
+            "The cron line printed for this data folder does nothing while the folder is not "
+            "connected: remove it from your crontab (crontab -e)."
         )
-    if removed.files:
-        unit = Path(removed.files[-1]).name
-        return f"The scheduled sync was removed (systemd user timer {unit})."
-    if removed.cron_forgotten:
+    return None
+
+
+def remove_timer(engine: Engine) -> str | None:
+    """After the wipe: the systemd timer of this data folder disabled and its files deleted.
+    None when done, else the receipt's line instead. Runs after the wipe so that a disconnect
+    interrupted or cancelled before it keeps its schedule; a crash just before it leaves a
+    timer that skips every run while the folder is not connected (its service needs the
+    database)."""
+    try:
+        schedule.remove_timer(engine)
+    except (ConnectorError, OSError) as error:
+        said = error.message if isinstance(error, ConnectorError) else str(error)
+        log.warning("the scheduled sync was not removed: %s", said)
         return (
-            "The cron line printed for this data folder now does nothing: remove it from your "
-            "crontab (crontab -e)."
+            f"The scheduled sync (systemd user timer {schedule.unit_name(engine)}.timer) was "
+            f"not removed ({said.rstrip('.')}); it does nothing while this folder is not "
+            "connected. Remove it with `mirakl-woo schedule remove`."
         )
     return None
 
@@ -241,6 +247,7 @@ async def run_disconnect(
         # store step: WooCommerce keys cannot be revoked over REST; the receipt names the key.
         store.update_job(job.id, step="wipe")
         woo, mirakl = store.account(WOOCOMMERCE), store.account(MIRAKL)
+        scheduled = schedule.installed(engine)
         receipt = Receipt(
             option=option,
             changed=changed,
@@ -249,10 +256,14 @@ async def run_disconnect(
             company=(mirakl.details.get("company_name") if mirakl else None),
             taken_over=taken_over,
             verification=verification,
-            schedule=remove_schedule(engine),
+            schedule=schedule_line(engine, scheduled),
         )
         on_event(Progress("disconnect", "deleting local data", job.total, job.total, 0.0))
         wipe_data_folder(engine)
+        if scheduled == "systemd":
+            failure = remove_timer(engine)
+            if failure is not None:
+                receipt = replace(receipt, schedule=failure)
     on_event(Finished("disconnect", receipt.to_dict()))
     return receipt
 

@@ -23,7 +23,7 @@ from connector.engine import MIRAKL, WOOCOMMERCE, Engine
 from connector.events import Activity, Event, Progress
 from connector.jobs import is_runner_active
 from connector.services.background import open_job
-from connector.services.disconnect import BATCH_SIZE, Receipt
+from connector.services.disconnect import BATCH_SIZE, Receipt, schedule_line
 from connector.services.runner import Runner
 from connector.store import Store
 
@@ -133,7 +133,10 @@ class JournalWatch:
     # what the merchant keeps ------------------------------------------------------------
 
     def _read_facts(self) -> dict[str, Any]:
-        """The key and store of the receipt, read while the accounts still exist."""
+        """The key, the store and the schedule of the receipt, read while the accounts
+        still exist."""
+        from connector.services import schedule
+
         store = self.engine.peek_store()
         woo = store.account(WOOCOMMERCE) if store else None
         mirakl = store.account(MIRAKL) if store else None
@@ -141,6 +144,7 @@ class JournalWatch:
             "key_last7": woo.details.get("key_last7") if woo else None,
             "store_url": woo.details.get("url") if woo else None,
             "company": mirakl.details.get("company_name") if mirakl else None,
+            "schedule": schedule_line(self.engine, schedule.installed(self.engine)),
         }
 
     def receipt(self) -> RunnerReceipt:

@@ -17,7 +17,7 @@ import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from connector.engine import Engine
 from connector.errors import ConnectorError, UsageError
@@ -192,9 +192,10 @@ def _check(
 
 
 def _ours(path: Path) -> bool:
+    """Written by `schedule install` (an unreadable file is not taken for ours)."""
     try:
         return path.read_text(encoding="utf-8").startswith(MARKER)
-    except FileNotFoundError:
+    except (OSError, UnicodeDecodeError):
         return False
 
 
@@ -272,6 +273,17 @@ class Removed:
 
 
 def remove(engine: Engine) -> Removed:
+    files = remove_timer(engine)
+    store = engine.peek_store()
+    forgotten = store is not None and store.get_setting(SETTING) is not None
+    if forgotten and store is not None:
+        store.set_setting(SETTING, None)
+    return Removed(files=files, cron_forgotten=forgotten)
+
+
+def remove_timer(engine: Engine) -> tuple[str, ...]:
+    """Disable the timer `install` made for this data folder and delete its two files (the
+    paths deleted; none when there were none). Needs no database: it runs after a wipe."""
     service_path, timer_path = _paths(engine)
     name = unit_name(engine)
     ours = [path for path in (service_path, timer_path) if _ours(path)]
@@ -290,11 +302,7 @@ def remove(engine: Engine) -> Removed:
             path.unlink(missing_ok=True)
         if systemd_available():
             _systemctl("daemon-reload")
-    store = engine.peek_store()
-    forgotten = store is not None and store.get_setting(SETTING) is not None
-    if forgotten and store is not None:
-        store.set_setting(SETTING, None)
-    return Removed(files=tuple(str(path) for path in ours), cron_forgotten=forgotten)
+    return tuple(str(path) for path in ours)
 
 
 def _next_run(name: str) -> str | None:
@@ -316,9 +324,10 @@ def _next_run(name: str) -> str | None:
     return None
 
 
-def installed(engine: Engine) -> str | None:
-    """"systemd" (the timer's files are there), "cron" (a line was printed), or None. Cheap:
-    one file read, no systemctl (the Disconnect dialog asks while it opens)."""
+def installed(engine: Engine) -> Literal["systemd", "cron"] | None:
+    """What schedules `sync` for this data folder: the systemd timer (its files are there),
+    a cron line (printed, so installed by hand), or nothing. Cheap: one file read and no
+    systemctl, for the Disconnect dialog to say while it opens."""
     if _ours(_paths(engine)[1]):
         return "systemd"
     store = engine.peek_store()

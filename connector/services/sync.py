@@ -205,6 +205,15 @@ async def _items(
 ) -> AsyncIterator[MappedProduct | Skipped]:
     """Every simple product and every variation, mapped, in store order."""
     async with engine.woo_client() as woo:
+        saved_by_engine = woo.on_auth_mode
+
+        def switched(mode: str) -> None:  # the host began stripping the header: say it
+            if saved_by_engine is not None:
+                saved_by_engine(mode)
+            if woo.auth_notice:
+                sync.on_event(Activity(woo.auth_notice, "warning"))
+
+        woo.on_auth_mode = switched
         async for page, by_parent in _pages_with_variations(woo, sync, options):
             for product in page:
                 if product.get("type") == "variable" and product["id"] in by_parent:

@@ -106,7 +106,8 @@ def test_a_product_gone_from_the_store_is_set_to_0_in_the_same_words_everywhere(
     with SandboxServers(catalog_size=1200, interval=0.05) as servers:
         env, pushed = connected_and_synced(tmp_path / "home", servers)
         assert pushed > 1000
-        def a_simple_product() -> dict:
+
+        def a_simple_product() -> dict[str, object]:
             return next(
                 p for p in servers.woo.catalog.iter_products()
                 if p["type"] == "simple" and p["sku"] and p["status"] == "publish"

@@ -344,6 +344,36 @@ def test_a_disconnect_removes_the_timer_it_scheduled_and_nothing_else(
     assert not home(env).exists()
 
 
+def test_a_disconnect_stopped_before_its_wipe_keeps_the_timer_then_removes_it(
+    tmp_path: Path, env
+) -> None:
+    """Mirakl Connect down during the catalog step: the disconnect stops, the timer stays
+    (the connection is not over); cancelled, the merchant still has the schedule; done
+    later, the receipt says the timer went."""
+    from connector.sandbox.faults import Faults
+
+    with SandboxServers(catalog_size=CATALOG, interval=0.05, mirakl_faults=Faults()) as down:
+        env = env | down.env()
+        connect_both(env, down)
+        assert run(env, "settings", "set", "sync_products", "on").returncode == 0
+        assert run(env, "sync").returncode == 0
+        assert run(env, "schedule", "install").returncode == 0
+        timers = sorted(p.name for p in unit_folder(env).glob("mirakl-woo-sync-*"))
+        assert len(timers) == 2
+        down.mirakl_faults.error_rate = 1.0
+        stopped = run(env, "disconnect", "--catalog", "deactivate", "--confirm", "disconnect")
+        assert stopped.returncode != 0
+        assert sorted(p.name for p in unit_folder(env).glob("mirakl-woo-sync-*")) == timers
+        assert run(env, "jobs", "cancel").returncode == 0
+        assert sorted(p.name for p in unit_folder(env).glob("mirakl-woo-sync-*")) == timers
+        assert json.loads(run(env, "status", "--json").stdout)["schedule"]["kind"] == "systemd"
+        down.mirakl_faults.error_rate = 0.0
+        done = run(env, "disconnect", "--catalog", "deactivate", "--confirm", "disconnect")
+        assert done.returncode == 0, done.stderr
+        assert "The scheduled sync was removed (systemd user timer" in done.stdout
+        assert list(unit_folder(env).glob("mirakl-woo-sync-*")) == []
+
+
 def test_a_timer_that_cannot_be_disabled_does_not_stop_the_disconnect(
     env, servers: SandboxServers
 ) -> None:

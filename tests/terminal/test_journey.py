@@ -81,8 +81,8 @@ def test_whole_journey_at_80x24(
     t.send("Space")
     t.wait_for("On: each sync pushes products.")
     t.send("s", settle=False)
-    screen = t.wait_for("Done: pushed", timeout=60)
-    match = re.search(r"Done: pushed ([\d,]+)", screen)
+    screen = t.wait_for("Done: ", timeout=60)
+    match = re.search(r"Done: ([\d,]+) pushed", screen)
     assert match, framed(screen)
     pushed = int(match.group(1).replace(",", ""))
     assert pushed > 0

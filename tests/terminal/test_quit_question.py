@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ def runners_of(home: Path) -> list[int]:
     return found
 
 
-def status(env: dict[str, str]) -> dict:
+def status(env: dict[str, str]) -> dict[str, Any]:
     result = cli(env, "status", "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

@@ -175,17 +175,29 @@ async def test_keys_typed_in_one_burst_after_d_reach_the_dialog(mirakl_woo_home:
         assert status(world.engine)["job"] is None  # and nothing ran: Enter was not typed
 
 
-@pytest.mark.parametrize("scheduled", [False, True], ids=["no-schedule", "cron-line"])
+@pytest.mark.parametrize("scheduled", [None, "cron", "systemd"])
 async def test_the_warning_says_what_becomes_of_a_scheduled_sync(
-    mirakl_woo_home: Path, scheduled: bool
+    mirakl_woo_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scheduled: str | None
 ) -> None:
+    from connector.services import schedule
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     world = await synced_world(mirakl_woo_home)
-    if scheduled:  # what `schedule install` records where systemd has no user instance
+    if scheduled == "cron":  # what `schedule install` records where systemd has no user bus
         world.engine.store.set_setting("schedule", {"kind": "cron", "every": "15m"})
+    elif scheduled == "systemd":  # the two unit files `schedule install` writes
+        service, timer = schedule.unit_files(world.engine, 15)
+        folder = schedule.unit_dir()
+        folder.mkdir(parents=True)
+        (folder / f"{schedule.unit_name(world.engine)}.service").write_text(service)
+        (folder / f"{schedule.unit_name(world.engine)}.timer").write_text(timer)
     app = AccountHost(world.engine)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("d")
         await pilot.pause()
         warning = str(modal(app).query_one("#what-happens", Static).content)
         assert "will both be disconnected" in warning
-        assert ("The cron line you added for the scheduled sync" in warning) is scheduled
+        cron = "The cron line you added for the scheduled sync will do nothing"
+        assert (cron in warning) is (scheduled == "cron")
+        timer = "The scheduled sync (a systemd timer) is removed too."
+        assert (timer in warning) is (scheduled == "systemd")

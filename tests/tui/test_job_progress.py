@@ -46,12 +46,14 @@ async def test_waiting_and_finished_are_said_in_words() -> None:
         await pilot.pause(0.25)
         assert "upsert call in 1 min 00 s" in label(app, "#job-note")
         progress.handle(Progress("sync", "done", 2000, 2000, eta=0))
-        progress.handle(Finished("sync", {"pushed": 2000, "failed": 0, "disabled": False}))
+        progress.handle(Finished(
+            "sync", {"pushed": 2000, "set_to_0": 3, "failed": 0, "disabled": False, "seconds": 75.2}
+        ))  # fmt: skip
         await pilot.pause()
         assert progress.finished
         assert label(app, "#job-counts") == "2,000 of 2,000 products"  # no ETA once done
         assert label(app, "#job-note") == ""
-        assert progress.lines[-1] == "Done: pushed 2000, failed 0"
+        assert progress.lines[-1] == "Done: 2,000 pushed, 3 set to 0, 0 failed, in 1 min 15 s"
 
 
 async def test_replay_draws_what_happened_before_the_widget_existed() -> None:

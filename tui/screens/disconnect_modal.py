@@ -29,7 +29,8 @@ CONFIRM_HINT = "Type the word disconnect in lower case."
 #: Said after the warning when a sync is scheduled for this data folder.
 SCHEDULE_GOES = {
     "systemd": " The scheduled sync (a systemd timer) is removed too.",
-    "cron": " The cron line you added for the scheduled sync will do nothing; remove it.",
+    "cron": " The cron line you added for the scheduled sync will do nothing while this "
+    "computer is not connected; remove it.",
 }
 CHOOSE_HINT = "Choose what happens to your products on Mirakl Connect."
 

@@ -43,10 +43,20 @@ def activity_line(event: Activity) -> str:
     return f"{LEVEL_PREFIX.get(event.level, '')}{event.message}"
 
 
+def _summary_part(key: str, value: int | float | str) -> str:
+    words = key.replace("_", " ")
+    if key == "seconds" and isinstance(value, (int, float)):
+        return "in under 1 s" if value < 1 else f"in {format_duration(float(value))}"
+    if isinstance(value, int):
+        return f"{value:,} {words}"
+    return f"{words} {value}"
+
+
 def summary_line(summary: dict[str, Any]) -> str:
-    """`Done: pushed 50, unchanged 0, failed 0` from a Finished summary (scalars only)."""
+    """`Done: 1,050 pushed, 0 unchanged, 2 set to 0` from a Finished summary (scalars only;
+    a count before its word, as the activity log says it)."""
     parts = [
-        f"{key.replace('_', ' ')} {value}"
+        _summary_part(key, value)
         for key, value in summary.items()
         if isinstance(value, (int, float, str)) and not isinstance(value, bool)
     ]

@@ -290,7 +290,7 @@ async def test_a_store_in_a_sub_folder_connects_and_syncs(
     assert set(world.mirakl.products) == set(control.mirakl.products)
     assert len(world.mirakl.products) == report.pushed
     outside = [c for c in world.woo.calls if c.status == 404]
-    assert outside == [], outside  # nothing was asked outside /shop
+    assert outside == [], outside  # nothing was asked outside /shop (those answer 404)
 
 
 async def test_the_host_root_of_a_sub_folder_store_is_not_a_wordpress_site(
@@ -312,3 +312,4 @@ async def test_the_host_root_of_a_sub_folder_store_is_not_a_wordpress_site(
         )  # fmt: skip
     assert "WordPress" in refused.value.message, refused.value.message
     assert status(world.engine)["woocommerce"] is None
+    assert world.woo.calls and all(c.status == 404 for c in world.woo.calls)

@@ -158,8 +158,14 @@ async def test_a_host_that_starts_stripping_the_header_is_remembered(mirakl_woo_
     await world.connect()
     assert status(world.engine)["woocommerce"]["auth_mode"] == "basic"
     world.woo.strip_authorization = True
-    report = await run_sync(world.engine)
+    from connector.events import Activity
+
+    events: list[object] = []
+    report = await run_sync(world.engine, on_event=events.append)
     assert report.pushed > 0 and report.failed == 0
+    told = [e for e in events if isinstance(e, Activity) and e.level == "warning"
+            and "strips the Authorization header" in e.message]  # fmt: skip
+    assert len(told) == 1  # as it happens, to the CLI's stderr and the app's log
     assert status(world.engine)["woocommerce"]["auth_mode"] == "query"
     saved = world.engine.store.account(WOOCOMMERCE)
     assert saved is not None and saved.details["auth_mode"] == "query"
@@ -169,7 +175,17 @@ async def test_a_host_that_starts_stripping_the_header_is_remembered(mirakl_woo_
         return [m for _at, _level, m in rows if "strips the Authorization header" in m]
 
     assert len(said()) == 1
-    probes = len(world.woo.query_credentials)
+    probes, answered = len(world.woo.query_credentials), len(world.woo.calls)
     await run_sync(world.engine)  # the next run sends it so at once: no second warning
     assert len(world.woo.query_credentials) > probes
+    assert [c for c in world.woo.calls[answered:] if c.status == 401] == []  # no Basic tried
     assert len(said()) == 1
+
+
+def test_a_last_sync_saved_before_set_to_0_reads_in_todays_words(mirakl_woo_home: Path) -> None:
+    world = make_world(mirakl_woo_home)
+    world.engine.store.set_setting(
+        "last_sync", {"finished_at": "2026-11-30T10:00:00+00:00", "pushed": 5, "zeroed": 3}
+    )
+    last = status(world.engine)["last_sync"]
+    assert last["set_to_0"] == 3 and "zeroed" not in last and last["pushed"] == 5

@@ -196,6 +196,7 @@ async def measure(app: MiraklWooApp, presses: int, *, sync: bool, quiet_seconds:
         if profile is not None:
             profile.enable()
         measuring_started = time.perf_counter()
+        cpu_started = time.process_time()
         collector.active = True
         for number in range(presses):
             key, target = KEYS[type(app.screen)]
@@ -213,6 +214,7 @@ async def measure(app: MiraklWooApp, presses: int, *, sync: bool, quiet_seconds:
                 note(f"{number + 1} presses, p99 so far {percentile(done, 99) * 1000:.1f} ms, "
                      f"sync running: {app.sync_running}")
         measuring_seconds = time.perf_counter() - measuring_started
+        cpu_seconds = time.process_time() - cpu_started
         collector.active = False
         if profile is not None:
             profile.disable()
@@ -255,6 +257,8 @@ async def measure(app: MiraklWooApp, presses: int, *, sync: bool, quiet_seconds:
         "frames_while_pressing": frames,
         "render_ms_per_frame": ms(clock.render_seconds / max(1, clock.frames)),
         "measuring_seconds": round(measuring_seconds, 2),
+        # CPU of the app's process per press (its frames, the key, its polls meanwhile)
+        "app_cpu_ms_per_press": ms(cpu_seconds / max(1, len(samples))),
         "sync_seconds": round(sync_seconds, 1) if sync else None,
         "sync_report": None if report is None else {  # what the sync's runner saved
             k: report.get(k) for k in ("pushed", "unchanged", "failed", "calls", "seconds")

@@ -52,7 +52,7 @@ class Engine:
     woo_transport: httpx.AsyncBaseTransport | None = None
     client_options: dict[str, Any] = field(default_factory=dict)
     _store: Store | None = field(default=None, init=False, repr=False)
-    read_cache: dict[str, tuple[Any, Any]] = field(default_factory=dict, init=False, repr=False)
+    read_cache: dict[str, tuple[Any, ...]] = field(default_factory=dict, init=False, repr=False)
     """Read services' results, each with the database stamp it was read at (see `Store.stamp`)."""
     warnings: list[str] = field(default_factory=list, init=False, repr=False)
     """What the merchant should know about the data folder (a folder others may read, a

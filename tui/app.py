@@ -134,6 +134,8 @@ class MiraklWooApp(JobFollowing):
         self._replayed: set[int] = set()
         self.follow_interval = 0.3  # how often the data folder is asked what others did
         self._switched_from: Screen[Any] | None = None  # by the last `show`
+        #: `connected()`'s last answer and the database state it was read at.
+        self._connected_at_stamp: tuple[tuple[int, tuple[int, int]], bool] | None = None
         self.first_frame_shown = False
         self._gc_threshold: tuple[int, int, int] | None = None  # before `settle_heap`
 
@@ -235,13 +237,17 @@ class MiraklWooApp(JobFollowing):
         return not self._exit and bool(self._screen_stacks.get(self._current_mode))
 
     def connected(self) -> bool:
-        """Both accounts are authorized (cheap: the footer asks on every refresh)."""
+        """Both accounts are authorized. The footer asks for every binding on every refresh
+        (a dozen times a key): read again only when the database changed."""
         store = self.engine.peek_store()
-        return (
-            store is not None
-            and store.account(MIRAKL) is not None
-            and store.account(WOOCOMMERCE) is not None
-        )
+        if store is None:
+            return False
+        stamp = (id(store), store.stamp())
+        if self._connected_at_stamp is not None and self._connected_at_stamp[0] == stamp:
+            return self._connected_at_stamp[1]
+        value = store.account(MIRAKL) is not None and store.account(WOOCOMMERCE) is not None
+        self._connected_at_stamp = (stamp, value)
+        return value
 
     def screen_for_state(self) -> Screen[Any]:
         """The screen the saved state calls for (a kept one, or a fresh instance): a job
@@ -310,10 +316,13 @@ class MiraklWooApp(JobFollowing):
         screens += [s for s in self.kept_screens() if s is not self.screen]
         return screens
 
-    def show(self, screen: Screen[Any]) -> None:
+    def show(self, screen: Screen[Any], *, reread_accounts: bool = True) -> None:
         """Replace whatever is shown (modals included) with `screen`.
 
         The stack is always [Textual's blank default screen, our screen, (a modal)].
+        `reread_accounts=False` (a navigation key): the header shows the sub-title as it is;
+        every change of the accounts sets it already (route, AccountsChanged, following the
+        folder, a job's end), and a key should not wait for the accounts and secrets read.
         """
         while len(self.screen_stack) > 2:
             self.pop_screen()
@@ -323,7 +332,11 @@ class MiraklWooApp(JobFollowing):
         elif screen is not self.screen:
             self._switched_from = self.screen
             self.switch_screen(screen)
-        self.refresh_accounts()
+        if reread_accounts:
+            self.refresh_accounts()
+        else:
+            for header in screen.query(AccountsHeader):
+                header.refresh_title()
 
     def route(self) -> None:
         """Go where the state calls for."""
@@ -332,6 +345,7 @@ class MiraklWooApp(JobFollowing):
 
     def refresh_accounts(self) -> None:
         """The header's sub-title: the connected accounts."""
+        self._connected_at_stamp = None
         self.sub_title = accounts_line(accounts(self.engine))
         for header in self.screen.query(AccountsHeader):
             header.refresh_title()
@@ -391,16 +405,16 @@ class MiraklWooApp(JobFollowing):
 
     def action_overview(self) -> None:
         if self._allowed("overview"):
-            self.show(self.kept_screen("overview"))
+            self.show(self.kept_screen("overview"), reread_accounts=False)
 
     def action_product_settings(self) -> None:
         if self._allowed("product_settings"):
-            self.show(self.kept_screen("product_settings"))
+            self.show(self.kept_screen("product_settings"), reread_accounts=False)
 
     def action_account(self) -> None:
         account = account_screen_class()
         if self._allowed("account"):
-            self.show(account())
+            self.show(account(), reread_accounts=False)
 
     def action_disconnect(self) -> None:
         """Open the Account screen and start its Disconnect dialog."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, cast
 
 from connector.engine import (
@@ -130,6 +131,10 @@ def _status(engine: Engine) -> dict[str, Any]:
     }
 
 
+#: Seconds the Overview's figures may lag behind a running job's commits, on a key.
+STALE_WHILE_RUNNING = 1.0
+
+
 def disconnect_effect(current: dict[str, Any], what_next: str) -> str | None:
     """The line that says what an unfinished disconnect already changed on Mirakl Connect,
     with `what_next` (where to resume or cancel it); None when it changed nothing."""
@@ -143,20 +148,28 @@ def disconnect_effect(current: dict[str, Any], what_next: str) -> str | None:
     return f"{changed_text} {done} Mirakl Connect by an unfinished disconnect: {what_next}"
 
 
-def overview(engine: Engine) -> dict[str, Any]:
+def overview(engine: Engine, *, max_age: float = 0.0) -> dict[str, Any]:
     """What the Overview shows: `status`, the skip reasons and the latest activity lines.
 
     Read again only when something was committed since the last read (or a runner took or
     left the lock): its counts go over the whole ledger, milliseconds at 20 000 products, and
-    the Overview is shown again on every key that goes back to it."""
+    the Overview is shown again on every key that goes back to it.
+
+    `max_age` (a key going back to the Overview): while a runner holds the lock, figures
+    read up to that many seconds ago do, though it committed since; its progress shows the
+    rest. A job's end or another process's commit reads afresh (the default)."""
     from connector.jobs import is_runner_active
 
     store = engine.peek_store()
     cached = engine.read_cache.get("overview")
     if store is not None and cached is not None:
-        stamp = (id(store), store.stamp(), is_runner_active(store))
-        if cached[0] == stamp:
-            return cast(dict[str, Any], cached[1])
+        (store_id, stamp, running), read_at, value = cached
+        same = store_id == id(store) and running == is_runner_active(store)
+        if same and stamp == store.stamp():
+            return cast(dict[str, Any], value)
+        # A runner commits several times a second: a recount on every key would wait on it.
+        if same and running and time.monotonic() - read_at < max_age:
+            return cast(dict[str, Any], value)
     current = status(engine)
     store = engine.peek_store()
     value = {
@@ -165,5 +178,6 @@ def overview(engine: Engine) -> dict[str, Any]:
         "activity": store.recent_activity(10) if store else [],
     }
     if store is not None:  # stamped after the reads: what they wrote themselves is in it
-        engine.read_cache["overview"] = ((id(store), store.stamp(), is_runner_active(store)), value)
+        key = (id(store), store.stamp(), is_runner_active(store))
+        engine.read_cache["overview"] = (key, time.monotonic(), value)
     return value

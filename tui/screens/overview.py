@@ -9,7 +9,12 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from connector.services.status import disconnect_effect, from_woo, overview
+from connector.services.status import (
+    STALE_WHILE_RUNNING,
+    disconnect_effect,
+    from_woo,
+    overview,
+)
 from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader, mirakl_name, store_name
 from tui.widgets.key_footer import KeyFooter
@@ -146,6 +151,17 @@ class OverviewScreen(KeptScreen):
 
     _shown_before = False
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._section_texts: dict[str, str] = {}  # what each section shows, see `_put`
+
+    def _put(self, name: str, text: str) -> None:
+        """Update the section `#name` if its text changed: an update lays the screen out
+        again, and most returns to the Overview change nothing."""
+        if self._section_texts.get(name) != text:
+            self._section_texts[name] = text
+            self.query_one(f"#{name}", Static).update(text)
+
     def compose(self) -> ComposeResult:
         yield AccountsHeader()
         with VerticalScroll(id="body"):
@@ -172,25 +188,25 @@ class OverviewScreen(KeptScreen):
         again, it is drawn at once with what it last showed and the fresh figures follow
         a frame later (counting a large ledger takes milliseconds the key should not wait)."""
         if self._shown_before:
-            self.call_after_refresh(self.refresh_state)
+            self.call_after_refresh(self.refresh_state, max_age=STALE_WHILE_RUNNING)
         else:
             self._shown_before = True
             self.refresh_state()
 
-    def refresh_state(self) -> None:
-        """Read the state again (the App calls this when a sync ends)."""
+    def refresh_state(self, *, max_age: float = 0.0) -> None:
+        """Read the state again (the App calls this when a sync ends); `max_age`: see
+        `connector.services.status.overview`."""
         engine = cast("MiraklWooApp", self.app).engine
-        shown = overview(engine)
+        shown = overview(engine, max_age=max_age)
         current, reasons = shown["status"], shown["skipped_reasons"]
         activity = shown["activity"]
-        self.query_one("#accounts", Static).update(accounts_text(current))
-        self.query_one("#products", Static).update(products_text(current, reasons))
-        self.query_one("#last-sync", Static).update(last_sync_text(current.get("last_sync")))
-        self.query_one("#activity", Static).update(activity_text(activity))
+        self._put("accounts", accounts_text(current))
+        self._put("products", products_text(current, reasons))
+        self._put("last-sync", last_sync_text(current.get("last_sync")))
+        self._put("activity", activity_text(activity))
         app = cast("MiraklWooApp", self.app)
         unfinished = (
             "" if app.sync_running or app.background_kind() else unfinished_sync_text(engine)
         )
-        sync_job = self.query_one("#sync-job", Static)
-        sync_job.update(unfinished)
-        sync_job.display = bool(unfinished)
+        self._put("sync-job", unfinished)
+        self.query_one("#sync-job", Static).display = bool(unfinished)

@@ -3,9 +3,12 @@ engine's CLI without importing Textual; no command, or `demo`, opens the app."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # argparse costs milliseconds on the path to the app's first frame
+    import argparse
 
 
 def open_app(args: argparse.Namespace | None) -> int:

@@ -313,12 +313,11 @@ class WooSandbox:
     def _inside_site(self, scope: dict[str, Any]) -> dict[str, Any] | None:
         """The request as routed inside the sub-folder (its path without `site_path`; the raw
         path, which OAuth signatures cover, kept whole), or None for a path outside it."""
-        path = scope["path"]
-        if path != self.site_path and not path.startswith(self.site_path + "/"):
-            return None
-        return {**scope, "path": path[len(self.site_path) :] or "/"}
+        inside = self._site_relative(scope["path"])
+        return None if inside == scope["path"] else {**scope, "path": inside}
 
     def _site_relative(self, path: str) -> str:
+        """`path` past `site_path`; unchanged when it is outside (or there is no sub-folder)."""
         if self.site_path and (path == self.site_path or path.startswith(self.site_path + "/")):
             return path[len(self.site_path) :] or "/"
         return path

@@ -142,7 +142,7 @@ class Receipt:
 
 def schedule_line(engine: Engine, scheduled: str | None) -> str | None:
     """The receipt's line about the scheduled sync `scheduled` (see `schedule.installed`):
-    the systemd timer goes with the connection (`remove_timer`, after the wipe); a cron line,
+    the systemd timer goes with the connection (`_remove_timer`, after the wipe); a cron line,
     which the merchant installed, is theirs to remove."""
     if scheduled == "systemd":
         timer = f"{schedule.unit_name(engine)}.timer"
@@ -155,7 +155,7 @@ def schedule_line(engine: Engine, scheduled: str | None) -> str | None:
     return None
 
 
-def remove_timer(engine: Engine) -> str | None:
+def _remove_timer(engine: Engine) -> str | None:
     """After the wipe: the systemd timer of this data folder disabled and its files deleted.
     None when done, else the receipt's line instead. Runs after the wipe so that a disconnect
     interrupted or cancelled before it keeps its schedule; a crash just before it leaves a
@@ -261,7 +261,7 @@ async def run_disconnect(
         on_event(Progress("disconnect", "deleting local data", job.total, job.total, 0.0))
         wipe_data_folder(engine)
         if scheduled == "systemd":
-            failure = remove_timer(engine)
+            failure = _remove_timer(engine)
             if failure is not None:
                 receipt = replace(receipt, schedule=failure)
     on_event(Finished("disconnect", receipt.to_dict()))

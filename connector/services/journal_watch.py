@@ -144,7 +144,9 @@ class JournalWatch:
             "key_last7": woo.details.get("key_last7") if woo else None,
             "store_url": woo.details.get("url") if woo else None,
             "company": mirakl.details.get("company_name") if mirakl else None,
-            "schedule": schedule_line(self.engine, schedule.installed(self.engine)),
+            "schedule": schedule_line(self.engine, schedule.installed(self.engine))
+            if self.kind == "disconnect"
+            else None,
         }
 
     def receipt(self) -> RunnerReceipt:

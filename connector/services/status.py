@@ -131,10 +131,6 @@ def _status(engine: Engine) -> dict[str, Any]:
     }
 
 
-#: Seconds the Overview's figures may lag behind a running job's commits, on a key.
-STALE_WHILE_RUNNING = 1.0
-
-
 def disconnect_effect(current: dict[str, Any], what_next: str) -> str | None:
     """The line that says what an unfinished disconnect already changed on Mirakl Connect,
     with `what_next` (where to resume or cancel it); None when it changed nothing."""
@@ -146,6 +142,10 @@ def disconnect_effect(current: dict[str, Any], what_next: str) -> str | None:
     done = "deleted from (or set to 0 on)" if option == "delete" else "set to 0 on"
     changed_text = count(changed, "product")
     return f"{changed_text} {done} Mirakl Connect by an unfinished disconnect: {what_next}"
+
+
+#: Seconds the Overview's figures may lag behind a running job's commits, on a key.
+STALE_WHILE_RUNNING = 1.0
 
 
 def overview(engine: Engine, *, max_age: float = 0.0) -> dict[str, Any]:

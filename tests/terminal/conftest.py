@@ -384,3 +384,19 @@ def cli(env: Mapping[str, str], *args: str, stdin: str = "") -> subprocess.Compl
         env=dict(env),
         timeout=60,
     )
+
+
+def connect_headless(env: Mapping[str, str], woo_url: str) -> None:
+    """Headless, as a script would: both accounts (the sandboxes' demo credentials) and
+    Sync Product on; nothing pushed yet."""
+    from connector.sandbox.mirakl import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
+    from connector.sandbox.woocommerce import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+
+    mirakl = cli(env, "connect", "mirakl", "--client-id", DEMO_CLIENT_ID, stdin=DEMO_CLIENT_SECRET)
+    assert mirakl.returncode == 0, mirakl.stderr
+    woo = cli(
+        {**env, "MIRAKL_WOO_CONSUMER_SECRET": DEMO_CONSUMER_SECRET},
+        "connect", "woocommerce", "--url", woo_url, "--consumer-key", DEMO_CONSUMER_KEY,
+    )  # fmt: skip
+    assert woo.returncode == 0, woo.stderr
+    assert cli(env, "settings", "set", "sync_products", "on").returncode == 0

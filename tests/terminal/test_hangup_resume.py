@@ -22,14 +22,12 @@ from pathlib import Path
 import pytest
 
 from connector.sandbox.faults import Faults
-from connector.sandbox.mirakl import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from connector.sandbox.server import SandboxServers
-from connector.sandbox.woocommerce import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
-from connector.store import Store
 from tests.terminal.conftest import (
     Terminal,
     app_command,
     cli,
+    connect_headless,
     framed,
     marks,
     pane_env,
@@ -67,25 +65,9 @@ def disconnect_done(home: Path) -> int:
     return row[0] if row else 0
 
 
-def connect_and_sync(env: dict[str, str], home: Path, servers: SandboxServers) -> None:
+def connect_and_sync(env: dict[str, str], servers: SandboxServers) -> None:
     """Headless, as a script would: both accounts, Sync Product on, one sync."""
-    mirakl = cli(env, "connect", "mirakl", "--client-id", DEMO_CLIENT_ID, stdin=DEMO_CLIENT_SECRET)
-    assert mirakl.returncode == 0, mirakl.stderr
-    woo = cli(
-        env | {"MIRAKL_WOO_CONSUMER_SECRET": DEMO_CONSUMER_SECRET},
-        "connect",
-        "woocommerce",
-        "--url",
-        servers.woo_url,
-        "--consumer-key",
-        DEMO_CONSUMER_KEY,
-    )
-    assert woo.returncode == 0, woo.stderr
-    store = Store(home / "mirakl-woo.sqlite3")
-    try:
-        store.set_setting("product_options", {"sync_products": True})
-    finally:
-        store.close()
+    connect_headless(env, servers.woo_url)
     sync = cli(env, "sync")
     assert sync.returncode == 0, sync.stdout + sync.stderr
 
@@ -95,7 +77,7 @@ def test_hangup_mid_disconnect_the_job_goes_on(
 ) -> None:
     home = tmp_path / "home"
     env = pane_env(home, servers.env())
-    connect_and_sync(env, home, servers)
+    connect_and_sync(env, servers)
     pushed = set(servers.mirakl.products)  # the sandbox started empty: all came from the sync
     assert len(pushed) > 2 * BATCH
     # Products on the seller's Mirakl Connect account the connector never pushed.

@@ -16,13 +16,12 @@ from typing import Any
 import pytest
 
 from connector.sandbox.faults import Faults
-from connector.sandbox.mirakl import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET
 from connector.sandbox.server import SandboxServers
-from connector.sandbox.woocommerce import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
 from tests.terminal.conftest import (
     Terminal,
     app_command,
     cli,
+    connect_headless,
     framed,
     pane_env,
     processes_with_env,
@@ -34,18 +33,6 @@ from tests.terminal.conftest import (
 def servers() -> Iterator[SandboxServers]:
     with SandboxServers(catalog_size=2500, interval=1.0, mirakl_faults=Faults()) as running:
         yield running
-
-
-def connect(env: dict[str, str], servers: SandboxServers) -> None:
-    """Headless, as a script would: both accounts, Sync Product on, nothing pushed yet."""
-    mirakl = cli(env, "connect", "mirakl", "--client-id", DEMO_CLIENT_ID, stdin=DEMO_CLIENT_SECRET)
-    assert mirakl.returncode == 0, mirakl.stderr
-    woo = cli(
-        env | {"MIRAKL_WOO_CONSUMER_SECRET": DEMO_CONSUMER_SECRET},
-        "connect", "woocommerce", "--url", servers.woo_url, "--consumer-key", DEMO_CONSUMER_KEY,
-    )  # fmt: skip
-    assert woo.returncode == 0, woo.stderr
-    assert cli(env, "settings", "set", "sync_products", "on").returncode == 0
 
 
 def runners_of(home: Path) -> list[int]:
@@ -83,7 +70,7 @@ def test_quit_during_a_sync_asks_and_leave_it_running_lets_the_pass_finish(
 ) -> None:
     home = tmp_path / "home"
     env = pane_env(home, servers.env())
-    connect(env, servers)
+    connect_headless(env, servers.woo_url)
     servers.mirakl_faults.latency = 1.0  # each call a second longer: the pass lasts a while
 
     t = terminal(app_command(), env=env)
@@ -108,7 +95,7 @@ def test_quit_during_a_sync_stop_it_records_where_it_stopped_and_resumes(
 ) -> None:
     home = tmp_path / "home"
     env = pane_env(home, servers.env())
-    connect(env, servers)
+    connect_headless(env, servers.woo_url)
     servers.mirakl_faults.latency = 3.0
 
     t = terminal(app_command(), env=env)

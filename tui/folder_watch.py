@@ -24,7 +24,8 @@ class FolderWatch:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._existed = engine.settings.db_path.exists()
-        self._version: int | None = None
+        # From now: a commit made before the first poll is a change too.
+        self._version: int | None = self._read_version() if self._existed else None
 
     def poll(self) -> Change | None:
         exists = self.engine.settings.db_path.exists()
@@ -37,13 +38,18 @@ class FolderWatch:
             return "appeared" if exists else "gone"
         if not exists:
             return None
-        store = self.engine.peek_store()
-        if store is None:
-            return None
-        try:
-            version = store.data_version()
-        except sqlite3.Error:  # closed or going away under us: the next poll tells
+        version = self._read_version()
+        if version is None:
             return None
         changed = self._version is not None and version != self._version
         self._version = version
         return "changed" if changed else None
+
+    def _read_version(self) -> int | None:
+        store = self.engine.peek_store()
+        if store is None:
+            return None
+        try:
+            return store.data_version()
+        except sqlite3.Error:  # closed or going away under us: the next poll tells
+            return None

@@ -129,3 +129,43 @@ def test_the_overview_is_drawn_without_heavy_modules(tmp_path: Path) -> None:
         "opening the Overview loads " + ", ".join(heavy) + "; chains:\n"
         + "\n".join(_chains(result.stderr))
     )
+
+
+def test_the_collector_waits_for_the_first_frame(tmp_path: Path) -> None:
+    """`mirakl-woo` with no command turns the garbage collector off for the start (Textual's
+    import and the first screen make tens of thousands of lasting objects); the app freezes
+    them and turns it back on once its first frame is drawn."""
+    result = _python(
+        """
+        import asyncio, gc
+        import tui.launch, tui.main
+        from connector.engine import Engine
+        from tui.app import MiraklWooApp
+
+        seen = {}
+
+        def run_app() -> int:
+            seen["launch"] = gc.isenabled()
+
+            async def first_frame() -> None:
+                app = MiraklWooApp(Engine.from_env())
+                async with app.run_test(size=(80, 24)) as pilot:
+                    while not app.first_frame_shown:
+                        await pilot.pause(0.01)
+                    seen["first frame"] = gc.isenabled()
+                    seen["frozen"] = gc.get_freeze_count() > 0
+                app.engine.close()
+
+            asyncio.run(first_frame())
+            return 0
+
+        tui.launch.run_app = run_app
+        tui.main.main([])
+        seen["after"] = gc.isenabled()
+        print(seen)
+        """,
+        home=tmp_path / "home",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = result.stdout.strip().splitlines()[-1]
+    assert seen == "{'launch': False, 'first frame': True, 'frozen': True, 'after': True}"

@@ -14,7 +14,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import App
 from textual.timer import Timer
@@ -23,13 +23,13 @@ from textual.widget import Widget
 from connector.events import Activity, Event, Finished, Progress, Waiting
 from connector.services.background import open_job
 from tui.messages import Disconnected
-from tui.widgets.job_controls import JobControls
-from tui.widgets.job_progress import JobProgress
 
 if TYPE_CHECKING:
     from connector.engine import Engine
     from connector.services.journal_watch import JournalWatch
     from connector.services.runner import Runner
+    from tui.widgets.job_controls import JobControls
+    from tui.widgets.job_progress import JobProgress
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +172,12 @@ class JobFollowing(App[None]):
             refresher()
 
     def _sync_widgets(self) -> list[JobProgress]:
+        # By the type's name: its module is loaded only after the first frame.
+        selector = f"JobProgress#{SYNC_PROGRESS_ID}"
         return [
-            progress
+            cast("JobProgress", progress)
             for screen in self.job_screens()
-            for progress in screen.query(f"#{SYNC_PROGRESS_ID}").results(JobProgress)
+            for progress in screen.query(selector)
         ]
 
     def _on_sync_event(self, event: Event) -> None:
@@ -196,6 +198,9 @@ class JobFollowing(App[None]):
 
     def attach_sync_view(self, view: Widget) -> None:
         """A view with the sync's `#sync-progress` and `#sync-controls` shows this sync."""
+        from tui.widgets.job_controls import JobControls
+        from tui.widgets.job_progress import JobProgress
+
         self.attach_job_view(
             "sync",
             view.query_one(f"#{SYNC_PROGRESS_ID}", JobProgress),
@@ -509,8 +514,8 @@ class JobFollowing(App[None]):
     def _job_progress(self, kind: str) -> list[JobProgress]:
         if kind == "sync":
             return self._sync_widgets()
-        selector = f"#{DISCONNECT_PROGRESS_ID}"
-        return list(self.screen.query(selector).results(JobProgress))
+        selector = f"JobProgress#{DISCONNECT_PROGRESS_ID}"
+        return [cast("JobProgress", progress) for progress in self.screen.query(selector)]
 
     def _job_note(self, kind: str, text: str) -> None:
         if kind == "sync":
@@ -523,8 +528,8 @@ class JobFollowing(App[None]):
     def draw_job_controls(self) -> None:
         """Show the right buttons beside the progress on the current screen."""
         for screen in self.job_screens():
-            for controls in screen.query(JobControls):
-                self._draw_controls(controls)
+            for controls in screen.query("JobControls"):
+                self._draw_controls(cast("JobControls", controls))
 
     def _draw_controls(self, controls: JobControls) -> None:
         if self.background_kind() is not None:

@@ -64,6 +64,14 @@ def accounts(engine: Engine) -> dict[str, Any]:
     return {"mirakl": _account(mirakl, saved), "woocommerce": _account(woo, saved)}
 
 
+def open_job_kind(engine: Engine) -> str | None:
+    """The kind of the journal's open job (`status`'s `job`), without `status`'s counts: the
+    app asks it on its way to the first frame."""
+    store = engine.peek_store()
+    job = None if store is None else settle_dead_jobs(store)
+    return None if job is None else job.kind
+
+
 def last_sync_record(value: Any) -> dict[str, Any] | None:
     """The stored `last_sync`, in today's words (a record saved before `set_to_0` said
     `zeroed`)."""

@@ -402,7 +402,9 @@ async def test_an_unfinished_sync_is_said_on_the_overview(mirakl_woo_home: Path)
         assert line.display
         assert str(line.content).startswith("The last sync stopped")
         assert str(line.content).endswith("; Sync now continues it.")
-        assert footer_keys(app).get("b") is True  # or resume it in the background
+        # Or resume it in the background, offered beside the sync's progress (added just
+        # after the first frame).
+        await until(pilot, lambda: footer_keys(app).get("b") is True, timeout=2)
         await pilot.press("s")
         await until(pilot, lambda: not app.sync_running)
         assert not app.screen.query_one("#sync-job", Static).display

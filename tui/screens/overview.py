@@ -18,7 +18,6 @@ from connector.services.status import (
 from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader, mirakl_name, store_name
 from tui.widgets.key_footer import KeyFooter
-from tui.widgets.sync_view import SyncView
 
 if TYPE_CHECKING:
     from connector.engine import Engine
@@ -171,6 +170,8 @@ class OverviewScreen(KeptScreen):
             yield Static("", id="last-sync", classes="section", markup=False)
             yield Static("", id="sync-job", classes="section", markup=False)
             if cast("MiraklWooApp", self.app).first_frame_shown:
+                from tui.widgets.sync_view import SyncView
+
                 yield SyncView()
             yield Static("Latest activity", classes="subheading")
             yield Static("", id="activity", classes="section", markup=False)
@@ -180,6 +181,8 @@ class OverviewScreen(KeptScreen):
         """Called by the App once its first frame is on the terminal. The sync's view is
         hidden until a sync runs, so the first frame does not wait for its progress bar and
         buttons (a good part of the time to that frame)."""
+        from tui.widgets.sync_view import SyncView
+
         if not self.query(SyncView):
             self.query_one("#body").mount(SyncView(), after="#sync-job")
 

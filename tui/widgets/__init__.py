@@ -1,8 +1,3 @@
 """Reusable widgets: the header with the connected accounts, the job progress view and the
-buttons beside it."""
-
-from tui.widgets.header import AccountsHeader, accounts_line
-from tui.widgets.job_controls import JobControls
-from tui.widgets.job_progress import JobProgress, format_eta
-
-__all__ = ["AccountsHeader", "JobControls", "JobProgress", "accounts_line", "format_eta"]
+buttons beside it. Import them from their modules (`tui.widgets.header`…): the job's widgets
+are loaded only after the first frame."""

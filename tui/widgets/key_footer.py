@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 if TYPE_CHECKING:
+    from textual.app import ComposeResult
     from textual.screen import Screen
 
 #: What a footer shows: each shown key's key, description, enabled state and tooltip.
@@ -30,7 +32,10 @@ class KeyFooter(Footer):
       being shown: they would be wrong, and rebuilt again on its return);
     - each rebuild let go of the old keys: Textual's Footer binds every key to its `compact`
       value, and those watchers keep removed keys alive until `compact` changes, which it
-      never does here (a leak of ten widgets per rebuild). Written against textual==8.2.8.
+      never does here (a leak of ten widgets per rebuild);
+    - each key bound to the footer's `compact` starts with its value: a key's own default
+      (True), then bound to the footer's (False), restyles it twice as it mounts (a
+      millisecond a key on the way to the first frame). Written against textual==8.2.8.
     """
 
     def __init__(self) -> None:
@@ -49,6 +54,13 @@ class KeyFooter(Footer):
                 return
             self._shown = shown
         super().bindings_changed(screen)
+
+    def compose(self) -> ComposeResult:
+        for widget in super().compose():
+            # Every key but the palette's is bound to the footer's value.
+            if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget
 
     async def recompose(self) -> None:
         await super().recompose()

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 
 from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
@@ -31,4 +32,7 @@ class SyncView(Vertical):
         yield JobControls(id="sync-controls")
 
     def on_mount(self) -> None:
-        cast("MiraklWooApp", self.app).attach_sync_view(self)
+        try:
+            cast("MiraklWooApp", self.app).attach_sync_view(self)
+        except NoMatches:  # mounted as the app quits: its children are gone already
+            return

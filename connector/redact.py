@@ -5,7 +5,6 @@ terminal: a file in the data folder, or nowhere."""
 from __future__ import annotations
 
 import contextlib
-import html
 import json
 import logging
 import os
@@ -54,6 +53,8 @@ _USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)(@)")
 
 def _variants(raw: str) -> set[str]:
     """The raw value and how a form, a URL, JSON or HTML would carry it."""
+    import html  # with its table of entities: a millisecond the app's start does not need
+
     found = {raw, quote(raw, safe=""), quote_plus(raw), quote(raw), html.escape(raw)}
     found.add(json.dumps(raw)[1:-1])
     found.add(json.dumps(raw, ensure_ascii=False)[1:-1])

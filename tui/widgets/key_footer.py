@@ -56,6 +56,12 @@ class KeyFooter(Footer):
         super().bindings_changed(screen)
 
     def compose(self) -> ComposeResult:
+        screen = self.screen
+        if not self._bindings_ready and screen is screen.app.screen and screen.app.app_focus:
+            # The keys at once: Textual's Footer mounts empty and is rebuilt a refresh later,
+            # a second mount the app's first frame waited for.
+            self._bindings_ready = True
+            self._shown = shown_keys(screen)
         for widget in super().compose():
             # Every key but the palette's is bound to the footer's value.
             if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):

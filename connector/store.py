@@ -89,6 +89,15 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     ALTER TABLE job_items ADD COLUMN state TEXT NOT NULL DEFAULT 'done';
     """,
+    # The linked rows (`LINKED`, word for word: SQLite uses a partial index only for that
+    # WHERE), by product and by origin: the counts `status` and the Overview show (asked once
+    # a second while a sync runs) read an index instead of the whole ledger.
+    """
+    CREATE INDEX ledger_linked_product ON ledger (COALESCE(woo_parent_id, woo_id))
+        WHERE (on_mirakl = 1 OR possibly = 1);
+    CREATE INDEX ledger_linked_origin ON ledger (origin)
+        WHERE (on_mirakl = 1 OR possibly = 1);
+    """,
 )
 
 #: A ledger row the connector may have on Mirakl Connect: what a disconnect acts on.

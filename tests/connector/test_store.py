@@ -78,3 +78,27 @@ def test_secrets_file_is_0600_and_masked(tmp_path: Path) -> None:
     assert "s3cr3t" not in repr(value)
     secrets.remove("mirakl.client_secret")
     assert secrets.get("mirakl.client_secret") is None
+
+
+def test_the_linked_counts_read_an_index_not_the_ledger(tmp_path: Path) -> None:
+    """`status` and the Overview count the linked products about once a second while a sync
+    runs: on a ledger of tens of thousands of rows, a scan of the table each time would stop
+    the app's loop for milliseconds. The statements the store really runs are planned here."""
+    store = Store(tmp_path / "db")
+    store.write_ledger([LedgerRow(f"A{i}", 100 + i, None, [""], "h", "pushed", None, True)
+                        for i in range(5)])  # fmt: skip
+    store.write_ledger([LedgerRow("V1", 11, 10, [""], "h", "pushed", None, True),
+                        LedgerRow("V2", 12, 10, [""], "h", "pushed", None, True),
+                        row("GONE", on_mirakl=False)])  # fmt: skip
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    # Five simple products and one variable product (two variations); one never got there.
+    assert store.linked_woo_products() == 6
+    assert store.linked_count() == 7
+    assert store.linked_count("taken_over") == 0
+    store._db.set_trace_callback(None)
+    assert len(statements) == 3
+    for statement in statements:
+        steps = store._db.execute("EXPLAIN QUERY PLAN " + statement)
+        plan = " ".join(str(step[3]) for step in steps)
+        assert "INDEX ledger_linked_" in plan, (statement, plan)

@@ -102,3 +102,26 @@ def test_the_linked_counts_read_an_index_not_the_ledger(tmp_path: Path) -> None:
         steps = store._db.execute("EXPLAIN QUERY PLAN " + statement)
         plan = " ".join(str(step[3]) for step in steps)
         assert "INDEX ledger_linked_" in plan, (statement, plan)
+
+
+def test_the_ledger_is_paged_along_its_primary_key(tmp_path: Path) -> None:
+    """A disconnect reads the linked products 1000 at a time: each page must continue along
+    the id, not sort every matching row again (which grows with the square of the ledger)."""
+    store = Store(tmp_path / "db")
+    store.write_ledger([LedgerRow(f"A{i:04}", i, None, [""], "h", "pushed", None, True)
+                        for i in range(2500)])  # fmt: skip
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    walks = {
+        "linked": store.iter_linked(),
+        "created, not done": store.iter_linked(not_done_in_job=1, origin="created"),
+        "taken over": store.iter_linked(origin="taken_over"),
+        "all": store.iter_ledger(),
+    }
+    counts = {name: len(list(rows)) for name, rows in walks.items()}
+    store._db.set_trace_callback(None)
+    assert counts == {"linked": 2500, "created, not done": 2500, "taken over": 0, "all": 2500}
+    for statement in {s for s in statements if "LIMIT 1000" in s}:
+        steps = store._db.execute("EXPLAIN QUERY PLAN " + statement)
+        plan = " ".join(str(step[3]) for step in steps)
+        assert "sqlite_autoindex_ledger_1" in plan and "TEMP B-TREE" not in plan, plan

@@ -140,6 +140,10 @@ class MiraklWooApp(JobFollowing):
         self._connected_at_stamp: tuple[tuple[int, tuple[int, int]], bool] | None = None
         self.first_frame_shown = False
         self._gc_threshold: tuple[int, int, int] | None = None  # before `settle_heap`
+        self._frozen = False  # by `settle_heap` or after the first frame
+        #: Started with the collector off (`tui.main` does, for a fast start): turn it on
+        #: once the first frame is drawn.
+        self._collect_after_first_frame = not gc.isenabled()
 
     # routing ---------------------------------------------------------------------------
 
@@ -186,8 +190,9 @@ class MiraklWooApp(JobFollowing):
 
     def _add_deferred_views(self) -> None:
         self.first_frame_shown = True
-        if not gc.isenabled():  # turned off for the start by `tui.main`
-            gc.freeze()
+        if self._collect_after_first_frame and not gc.isenabled():
+            gc.freeze()  # what the start made lives as long as the app
+            self._frozen = True
             gc.enable()
         for screen in self.job_screens():
             adder: Callable[[], object] | None = getattr(screen, "add_sync_view", None)
@@ -238,8 +243,10 @@ class MiraklWooApp(JobFollowing):
             runner.forget()
         with suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-        if self._gc_threshold is not None:  # the garbage collector as it was
+        if self._frozen:  # the garbage collector as it was
             gc.unfreeze()
+            self._frozen = False
+        if self._gc_threshold is not None:
             gc.set_threshold(*self._gc_threshold)
             self._gc_threshold = None
 
@@ -301,6 +308,7 @@ class MiraklWooApp(JobFollowing):
             young, middle, _old = self._gc_threshold
             gc.set_threshold(young, middle, FULL_COLLECTION_EVERY)
         gc.freeze()
+        self._frozen = True
 
     def kept_screens(self) -> list[Screen[Any]]:
         return [self.get_screen(n) for n in KEPT_SCREENS if self.is_screen_installed(n)]
@@ -319,6 +327,7 @@ class MiraklWooApp(JobFollowing):
             if screen is not self._switched_from and screen.is_attached:
                 screen.remove()
         gc.unfreeze()  # what the kept screens were can be collected now
+        self._frozen = False
 
     def job_screens(self) -> list[Screen[Any]]:
         """The screens that show a job as it runs: the current one and the kept ones."""

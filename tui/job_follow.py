@@ -206,6 +206,7 @@ class JobFollowing(App[None]):
             view.query_one(f"#{SYNC_PROGRESS_ID}", JobProgress),
             view.query_one("#sync-controls", JobControls),
         )
+        self.refresh_bindings()  # `b` is offered where the sync's progress is shown
 
     def attach_job_view(
         self, kind: str, progress: JobProgress, controls: JobControls | None = None

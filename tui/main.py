@@ -29,6 +29,7 @@ def open_demo(args: argparse.Namespace | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
+    collecting = gc.isenabled()
     if not words:
         # The app's start makes some 60 000 objects (Textual's modules and classes, the first
         # screen) that live as long as it does; the collector would scan them again and again,
@@ -40,7 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return run_command(words, faces={None: open_app, "demo": open_demo})
     finally:
-        gc.enable()
+        if collecting:
+            gc.enable()
 
 
 if __name__ == "__main__":

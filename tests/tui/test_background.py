@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets._footer import FooterKey
 from textual.widgets import Button, Static
 
 from connector.cli import format_status
@@ -182,6 +183,11 @@ def reason(app: MiraklWooApp) -> str:
 def footer_keys(app: MiraklWooApp) -> dict[str, bool]:
     """The keys the footer shows, and whether each is enabled (False: greyed out)."""
     return {b.binding.key: b.enabled for b in app.screen.active_bindings.values() if b.binding.show}
+
+
+def drawn_keys(app: MiraklWooApp) -> dict[str, bool]:
+    """The keys the footer has drawn (its widgets, not the bindings it would draw)."""
+    return {key.key: not key._disabled for key in app.screen.query(FooterKey)}
 
 
 def palette(app: MiraklWooApp) -> list[str]:
@@ -404,7 +410,7 @@ async def test_an_unfinished_sync_is_said_on_the_overview(mirakl_woo_home: Path)
         assert str(line.content).endswith("; Sync now continues it.")
         # Or resume it in the background, offered beside the sync's progress (added just
         # after the first frame).
-        await until(pilot, lambda: footer_keys(app).get("b") is True, timeout=2)
+        await until(pilot, lambda: drawn_keys(app).get("b") is True, timeout=2)
         await pilot.press("s")
         await until(pilot, lambda: not app.sync_running)
         assert not app.screen.query_one("#sync-job", Static).display

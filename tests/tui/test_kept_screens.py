@@ -132,6 +132,26 @@ async def test_the_garbage_collector_is_left_as_it_was_found(connected: World) -
     assert gc.get_freeze_count() == 0
 
 
+async def test_an_app_started_without_the_collector_turns_it_on_after_its_first_frame(
+    world: World,
+) -> None:
+    """`mirakl-woo` starts the app with the collector off (a faster start). Here the app
+    stays on Authorize Mirakl Connect (no kept screen): the collector still comes back after
+    the first frame, and what the app froze is let go when it exits."""
+    gc.disable()
+    try:
+        app = MiraklWooApp(world.engine)
+        async with app.run_test(size=SIZE) as pilot:
+            while not app.first_frame_shown:
+                await pilot.pause(0.01)
+            assert type(app.screen).__name__ == "AuthorizeMiraklScreen"
+            assert gc.isenabled() and gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def test_a_kept_screen_follows_a_theme_changed_while_it_was_hidden(
     connected: World,
 ) -> None:

@@ -66,6 +66,7 @@ class KeyFooter(Footer):
             # Every key but the palette's is bound to the footer's value.
             if isinstance(widget, FooterKey) and not widget.has_class("-command-palette"):
                 widget.set_reactive(FooterKey.compact, self.compact)
+                widget.set_class(self.compact, "-compact", update=False)  # its watcher's work
             yield widget
 
     async def recompose(self) -> None:

@@ -167,7 +167,10 @@ class JobFollowing(App[None]):
         return watch.kind if watch is not None and self.own_runner() is not None else None
 
     def _refresh_screen(self) -> None:
-        refresher: Callable[[], object] | None = getattr(self.screen, "refresh_state", None)
+        screen = self.screen
+        if not screen.is_mounted:  # still composing: it reads the state once shown
+            return
+        refresher: Callable[[], object] | None = getattr(screen, "refresh_state", None)
         if refresher is not None:
             refresher()
 

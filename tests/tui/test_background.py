@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets._footer import FooterKey
 from textual.widgets import Button, Static
+from textual.widgets._footer import FooterKey
 
 from connector.cli import format_status
 from connector.engine import Engine

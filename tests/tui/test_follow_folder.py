@@ -19,6 +19,7 @@ from tests.sandboxes import World
 from tests.tui.account_helpers import read_receipt
 from tests.tui.conftest import SIZE, screen_name
 from tui.app import MiraklWooApp
+from tui.screens.overview import OverviewScreen
 
 
 async def until(pilot: Pilot[None], condition: Callable[[], bool], seconds: float = 5) -> None:
@@ -86,3 +87,23 @@ async def test_the_app_own_work_is_not_taken_for_another_process(connected: Worl
         assert app.job_watch is None
         assert screen_name(app) == "OverviewScreen"
         assert app.folder_watch.poll() is None
+
+
+async def test_a_change_seen_while_a_screen_is_still_composing_waits_for_it(
+    connected: World,
+) -> None:
+    """Another process's commit can be noticed at any poll, even the instant a new screen is
+    pushed and not yet built (a loaded machine, a slow start): that screen reads the state
+    once shown, and nothing fails."""
+    app = MiraklWooApp(connected.engine)
+    async with app.run_test(size=SIZE) as pilot:
+        other = connected.another_engine()
+        try:
+            await run_sync(other)
+        finally:
+            other.close()
+        app.push_screen(OverviewScreen())  # current at once, composed a moment later
+        app._follow_folder()  # the poll that notices the sync done elsewhere
+        await pilot.pause()
+        pushed = len(connected.mirakl.products)
+        assert f"{pushed} pushed" in text(app, "#products")

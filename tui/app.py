@@ -45,7 +45,8 @@ ELSEWHERE_DISCONNECT = (
 NAVIGATION = ("overview", "product_settings", "account", "sync", "disconnect")
 #: Middle-aged collections between two full ones while the app runs (Python's default: 10).
 FULL_COLLECTION_EVERY = 100
-#: Seconds the app stays idle after its first frame, for the terminal to receive it.
+#: Seconds from Ready (the first layout) to the work the first frame does not need: the
+#: frame is drawn and written to the terminal meanwhile.
 FIRST_FRAME_WRITE = 0.02
 
 
@@ -186,9 +187,9 @@ class MiraklWooApp(JobFollowing):
         it. Done at once, that work comes before the frame (8 ms of 190 at a cold start);
         and Textual writes the frame from a thread of its own, which waits for the
         interpreter's lock while this one works: idle, the loop lets it write at once."""
-        self.set_timer(FIRST_FRAME_WRITE, self._add_deferred_views)
+        self.set_timer(FIRST_FRAME_WRITE, self._after_first_frame)
 
-    def _add_deferred_views(self) -> None:
+    def _after_first_frame(self) -> None:
         self.first_frame_shown = True
         if self._collect_after_first_frame and not gc.isenabled():
             gc.freeze()  # what the start made lives as long as the app

@@ -12,6 +12,7 @@ import pytest
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input
+from textual.widgets._footer import FooterKey
 from textual.worker import WorkerCancelled
 
 from connector.engine import Engine
@@ -76,6 +77,12 @@ async def connected(world: World) -> World:
     """Both accounts authorized, Sync Product on."""
     await connect(world)
     return world
+
+
+def drawn_keys(app: MiraklWooApp) -> dict[str, bool]:
+    """The keys the current screen's footer has drawn (its widgets, not the bindings it
+    would draw): key → enabled."""
+    return {key.key: not key._disabled for key in app.screen.query(FooterKey)}
 
 
 def screen_name(app: MiraklWooApp) -> str:

@@ -27,7 +27,6 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Static
-from textual.widgets._footer import FooterKey
 
 from connector.cli import format_status
 from connector.engine import Engine
@@ -45,7 +44,7 @@ from connector.services.sync import run_sync, save_options
 from connector.settings import Settings
 from tests.sandboxes import World
 from tests.tui.account_helpers import account, fill_modal, read_receipt, synced_world
-from tests.tui.conftest import DEMO
+from tests.tui.conftest import DEMO, drawn_keys
 from tui.app import MiraklWooApp
 from tui.screens.overview import OverviewScreen
 from tui.screens.quit_modal import QuitModal
@@ -183,11 +182,6 @@ def reason(app: MiraklWooApp) -> str:
 def footer_keys(app: MiraklWooApp) -> dict[str, bool]:
     """The keys the footer shows, and whether each is enabled (False: greyed out)."""
     return {b.binding.key: b.enabled for b in app.screen.active_bindings.values() if b.binding.show}
-
-
-def drawn_keys(app: MiraklWooApp) -> dict[str, bool]:
-    """The keys the footer has drawn (its widgets, not the bindings it would draw)."""
-    return {key.key: not key._disabled for key in app.screen.query(FooterKey)}
 
 
 def palette(app: MiraklWooApp) -> list[str]:

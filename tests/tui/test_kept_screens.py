@@ -14,16 +14,11 @@ from connector.services import disconnect
 from connector.services.sync import load_options
 from tests.sandboxes import World
 from tests.tui.account_helpers import read_receipt
-from tests.tui.conftest import SIZE, connect, settle
+from tests.tui.conftest import SIZE, connect, drawn_keys, settle
 from tui.app import MiraklWooApp
 from tui.messages import Disconnected
 from tui.screens.overview import OverviewScreen
 from tui.screens.product_settings import ProductSettingsScreen
-
-
-def footer_keys(app: MiraklWooApp) -> dict[str, bool]:
-    """The keys the current screen's footer shows: key → enabled."""
-    return {key.key: not key._disabled for key in app.screen.query(FooterKey)}
 
 
 def detached_widgets() -> list[Widget]:
@@ -67,17 +62,17 @@ async def test_a_screen_shown_again_tells_the_state_of_now(connected: World) -> 
     connected.mirakl_faults.latency = 0.5  # each Mirakl Connect call takes 0.5 s
     app = MiraklWooApp(connected.engine)
     async with app.run_test(size=SIZE) as pilot:
-        assert footer_keys(app)["s"] is True
+        assert drawn_keys(app)["s"] is True
         await pilot.press("p", "s")  # Sync Product from the settings
         assert app.sync_running
         await pilot.press("o")
-        keys = footer_keys(app)
+        keys = drawn_keys(app)
         assert keys["s"] is False  # no second sync while one runs
         assert "b" not in keys and keys["x"] is True  # it runs in a runner already: Stop
         assert app.screen.query_one("#sync-progress").display
         await settle(pilot)
         await pilot.press("p", "o")
-        keys = footer_keys(app)
+        keys = drawn_keys(app)
         assert keys["s"] is True and "b" not in keys
         pushed = connected.engine.store.ledger_counts()["pushed"]
         assert f"{pushed} pushed" in str(app.screen.query_one("#products", Static).content)

@@ -77,3 +77,53 @@ def test_eta_reads_like_a_person_would_say_it() -> None:
     assert format_eta(42) == "ETA 42 s"
     assert format_eta(605) == "ETA 10 min 05 s"
     assert format_eta(3 * 3600 + 120) == "ETA 3 h 02 min"
+
+
+class NarrowApp(App[None]):
+    """A JobProgress above a line, to see whether the progress's height follows its text."""
+
+    def compose(self) -> ComposeResult:
+        yield JobProgress("Sync", id="progress", hide_when_idle=False)
+        yield Label("below", id="below")
+
+
+async def test_a_note_too_long_for_its_line_wraps_and_pushes_what_is_below() -> None:
+    app = NarrowApp()
+    async with app.run_test(size=(40, 30)) as pilot:
+        progress = app.query_one(JobProgress)
+        progress.start("Sync")
+        progress.handle(Progress("sync", "pushing", 10, 20, eta=60))
+        progress.handle(Waiting("upsert", 5))
+        await pilot.pause(0.25)
+        note = app.query_one("#job-note", Label)
+        below = app.query_one("#below", Label)
+        assert note.size.height > 1  # "Next Mirakl Connect upsert call in 5 s (…)" at 40 columns
+        wrapped_at = below.region.y
+        progress.handle(Progress("sync", "pushing", 11, 20, eta=50))  # clears the note
+        await pilot.pause(0.25)
+        assert note.size.height == 1
+        assert below.region.y == wrapped_at - 1
+        progress.handle(Progress("sync", "pushing", 12, 20, eta=40))  # a same-size update
+        await pilot.pause(0.25)
+        assert label(app, "#job-counts") == "12 of 20 products · ETA 40 s"
+        assert below.region.y == wrapped_at - 1
+
+
+async def test_the_log_shows_its_latest_line_and_scrolls_over_all_of_them() -> None:
+    app = ProgressApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        progress = app.query_one(JobProgress)
+        progress.start("Sync")
+        for number in range(1, 31):
+            progress.handle(Activity(f"line {number}"))
+            progress.flush()  # one line drawn at a time, as a slow job writes them
+            await pilot.pause()
+        await pilot.pause()
+        log = app.query_one(Log)
+        rows = range(log.scrollable_content_region.height)
+        shown = [log.render_line(y).text.strip() for y in rows]
+        assert shown[-1] == "line 30"
+        assert log.vertical_scrollbar.window_virtual_size == 30
+        log.scroll_home(animate=False)
+        await pilot.pause()
+        assert log.render_line(0).text.strip() == "line 1"

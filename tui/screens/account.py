@@ -28,6 +28,7 @@ from tui.widgets.header import AccountsHeader
 from tui.widgets.job_controls import JobControls
 from tui.widgets.job_progress import JobProgress
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.text import show_text
 
 if TYPE_CHECKING:
     from connector.engine import Engine
@@ -295,7 +296,7 @@ class AccountScreen(Screen[None]):
 
         self._pending = disconnect.pending(self.engine)
         if self._pending is not None:
-            self.query_one("#pending-text", Static).update(pending_text(self._pending))
+            show_text(self.query_one("#pending-text", Static), pending_text(self._pending))
         if self._background_kind() == "disconnect":
             self.set_class(False, "-failed")
         offer = (
@@ -480,7 +481,7 @@ class AccountScreen(Screen[None]):
             "the products already changed are recorded. Retry continues where it stopped; "
             "Cancel keeps you connected and the next sync puts those products back."
         )
-        self.query_one("#failure-text", Static).update(text)
+        show_text(self.query_one("#failure-text", Static), text)
         self.query_one(JobProgress).flush()
         self.set_class(True, "-failed")
         self.refresh_state()

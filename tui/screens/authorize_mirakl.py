@@ -23,6 +23,7 @@ from connector.secret import Secret
 from tui.messages import AccountsChanged
 from tui.widgets.header import AccountsHeader
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.text import show_text
 
 if TYPE_CHECKING:
     from connector.engine import Engine
@@ -117,13 +118,13 @@ class AuthorizeScreen(Screen[None]):
 
     def watch_busy(self, busy: bool) -> None:
         self.query_one("#authorize", Button).disabled = busy
-        self.query_one("#busy", Label).update(self.BUSY_TEXT if busy else "")
+        show_text(self.query_one("#busy", Label), self.BUSY_TEXT if busy else "")
 
     def show_error(self, message: str, hint: str = "") -> None:
         """Plain words next to the form (never parsed as markup: servers write these)."""
         self.error_text = f"{message}\n{hint}".strip() if message else ""
         error = self.query_one("#error", Static)
-        error.update(f"Not authorized: {self.error_text}" if message else "")
+        show_text(error, f"Not authorized: {self.error_text}" if message else "")
         error.display = bool(message)
         if message:
             self.query_one("#body", VerticalScroll).scroll_end(animate=False)

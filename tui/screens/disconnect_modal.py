@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, RadioSet, Static
 
 from connector.services.disconnect import CATALOG_OPTIONS, OPTION_LABELS, confirmation_ok
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.text import show_text
 from tui.widgets.toggles import MarkedRadioButton
 
 if TYPE_CHECKING:
@@ -249,7 +250,7 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
             hint = CHOOSE_HINT
         else:
             hint = ""
-        self.query_one("#hint", Static).update(hint)
+        show_text(self.query_one("#hint", Static), hint)
         self.query_one("#go", Button).disabled = not self.ready
 
     @on(RadioSet.Changed)
@@ -263,7 +264,7 @@ class DisconnectModal(ModalScreen[DisconnectRequest | None]):
         if self.ready:
             self._confirm()
         else:  # the button is not armed yet: say what is missing (no colour needed)
-            self.query_one("#hint", Static).update(self._missing())
+            show_text(self.query_one("#hint", Static), self._missing())
 
     def _missing(self) -> str:
         word_ok = confirmation_ok(self.query_one(Input).value)

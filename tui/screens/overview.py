@@ -18,6 +18,7 @@ from connector.services.status import (
 from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader, mirakl_name, store_name
 from tui.widgets.key_footer import KeyFooter
+from tui.widgets.text import show_text
 
 if TYPE_CHECKING:
     from connector.engine import Engine
@@ -150,16 +151,9 @@ class OverviewScreen(KeptScreen):
 
     _shown_before = False
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._section_texts: dict[str, str] = {}  # what each section shows, see `_put`
-
     def _put(self, name: str, text: str) -> None:
-        """Update the section `#name` if its text changed: an update lays the screen out
-        again, and most returns to the Overview change nothing."""
-        if self._section_texts.get(name) != text:
-            self._section_texts[name] = text
-            self.query_one(f"#{name}", Static).update(text)
+        """Show `text` in the section `#name` (most returns to the Overview change nothing)."""
+        show_text(self.query_one(f"#{name}", Static), text)
 
     def compose(self) -> ComposeResult:
         yield AccountsHeader()

@@ -33,6 +33,7 @@ from tui.screens.kept import KeptScreen
 from tui.widgets.header import AccountsHeader
 from tui.widgets.key_footer import KeyFooter
 from tui.widgets.sync_view import SyncView
+from tui.widgets.text import show_text
 from tui.widgets.toggles import MarkedCheckbox, MarkedRadioButton
 
 if TYPE_CHECKING:
@@ -135,8 +136,9 @@ class ProductSettingsScreen(KeptScreen):
         """Put `options` in the form (no event: nothing is saved by this)."""
         with self.prevent(Switch.Changed, Checkbox.Changed, RadioSet.Changed, Input.Changed):
             self.query_one("#sync-products", Switch).value = options.sync_products
-            self.query_one("#sync-state", Label).update(
-                SYNC_ON if options.sync_products else SYNC_OFF
+            show_text(
+                self.query_one("#sync-state", Label),
+                SYNC_ON if options.sync_products else SYNC_OFF,
             )
             for status in ALLOWED_STATUSES:
                 self.query_one(f"#status-{status}", Checkbox).value = status in options.statuses
@@ -174,10 +176,10 @@ class ProductSettingsScreen(KeptScreen):
 
     def _say(self, error: str = "", saved: str = "") -> None:
         error_static = self.query_one("#settings-error", Static)
-        error_static.update(f"Not saved: {error}" if error else "")
+        show_text(error_static, f"Not saved: {error}" if error else "")
         error_static.display = bool(error)
         saved_static = self.query_one("#settings-saved", Static)
-        saved_static.update(saved)
+        show_text(saved_static, saved)
         saved_static.display = bool(saved)
 
     def save(self) -> bool:
@@ -242,7 +244,7 @@ class ProductSettingsScreen(KeptScreen):
         saved = load_options(self.engine)
         if saved.sync_products != event.value:
             save_options(self.engine, replace(saved, sync_products=event.value))
-        self.query_one("#sync-state", Label).update(SYNC_ON if event.value else SYNC_OFF)
+        show_text(self.query_one("#sync-state", Label), SYNC_ON if event.value else SYNC_OFF)
         self._say(saved=f"Sync Product is {'on' if event.value else 'off'} (saved).")
 
     def action_toggle_sync(self) -> None:

@@ -14,6 +14,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from tui.widgets.text import show_text
+
 IDLE, ELSEWHERE = "idle", "elsewhere"
 
 
@@ -62,7 +64,7 @@ class JobControls(Vertical):
         if not self.is_mounted:
             return
         reason = self.query_one("#job-reason", Static)
-        reason.update(self.reason)
+        show_text(reason, self.reason)
         reason.display = bool(self.reason)
         self.query_one("#job-stop", Button).display = self.mode == ELSEWHERE
 

@@ -20,10 +20,13 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.timer import Timer
 from textual.widgets import Label, Log, ProgressBar
 
 from connector.events import Activity, Event, Finished, Progress, Waiting, format_duration
+from tui.widgets.text import show_text
 
 # Words, not colours, carry the level (the app may run in 16 colours over SSH).
 LEVEL_PREFIX = {"warning": "Warning: ", "error": "Error: ", "debug": ""}
@@ -63,6 +66,20 @@ def summary_line(summary: dict[str, Any]) -> str:
     return "Done: " + ", ".join(parts) if parts else "Done."
 
 
+class ActivityLog(Log):
+    """A Log whose growing content does not lay the whole screen out again.
+
+    Its box is fixed by CSS and its scrollbars are always shown (`overflow: scroll`), so
+    a new line changes only what it scrolls over: the scrollbars are updated here instead
+    of by a layout of every widget on the screen, once per line written.
+    """
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        self._scroll_update(size)
+
+
 class JobProgress(Vertical):
     """Progress of one job, fed with `connector.events` through `handle` (or `replay`).
 
@@ -76,11 +93,14 @@ class JobProgress(Vertical):
         padding: 0 1;
         margin: 1 0 0 0;
     }
+    JobProgress > Label { width: 1fr; }
     JobProgress > #job-title { text-style: bold; }
     JobProgress > ProgressBar { width: 1fr; }
     JobProgress > ProgressBar > Bar { width: 1fr; }
     JobProgress > #job-log {
         height: 6;
+        width: 1fr;
+        overflow: scroll;
         border: none;
         background: $surface;
     }
@@ -124,7 +144,7 @@ class JobProgress(Vertical):
         yield ProgressBar(total=None, show_eta=False, id="job-bar")
         yield Label("", id="job-counts", markup=False)
         yield Label("", id="job-note", markup=False)
-        yield Log(max_lines=self.max_lines, id="job-log")
+        yield ActivityLog(max_lines=self.max_lines, id="job-log")
 
     # feeding ---------------------------------------------------------------------------
 
@@ -139,10 +159,10 @@ class JobProgress(Vertical):
         self._pending_lines = []
         self.display = True
         if self.is_mounted:
-            self.query_one("#job-title", Label).update(self.title)
-            self.query_one("#job-step", Label).update("Starting…")
-            self.query_one("#job-counts", Label).update("")
-            self.query_one("#job-note", Label).update("")
+            show_text(self.query_one("#job-title", Label), self.title)
+            show_text(self.query_one("#job-step", Label), "Starting…")
+            show_text(self.query_one("#job-counts", Label), "")
+            show_text(self.query_one("#job-note", Label), "")
             self.query_one(ProgressBar).update(total=total or None, progress=0)
             self.query_one(Log).clear()
 
@@ -217,12 +237,13 @@ class JobProgress(Vertical):
         if progress is not None or self.finished:
             self._draw_progress()
         if waiting is not None:
-            self.query_one("#job-note", Label).update(
+            show_text(
+                self.query_one("#job-note", Label),
                 f"Next Mirakl Connect {waiting.operation} call in "
-                f"{format_duration(waiting.seconds)} (one call per interval)."
+                f"{format_duration(waiting.seconds)} (one call per interval).",
             )
         elif progress is not None:
-            self.query_one("#job-note", Label).update("")
+            show_text(self.query_one("#job-note", Label), "")
         if lines:
             self.query_one(Log).write_lines(self._wrapped(lines))
 
@@ -242,7 +263,7 @@ class JobProgress(Vertical):
         step = step[:1].upper() + step[1:]  # "Reading WooCommerce": names keep their case
         if self.finished:
             step = f"{step} — {self.end_word}" if step else self.end_word.capitalize()
-        self.query_one("#job-step", Label).update(step)
+        show_text(self.query_one("#job-step", Label), step)
         bar = self.query_one(ProgressBar)
         if self.total:
             bar.update(total=self.total, progress=self.done)
@@ -250,14 +271,14 @@ class JobProgress(Vertical):
             bar.update(total=1, progress=1)
         counts = f"{self.done:,} of {self.total:,} {self.unit}" if self.total else ""
         eta = "" if self.finished else format_eta(self.eta)
-        self.query_one("#job-counts", Label).update(" · ".join(p for p in (counts, eta) if p))
+        show_text(self.query_one("#job-counts", Label), " · ".join(p for p in (counts, eta) if p))
 
     def on_mount(self) -> None:
         if self.lines or self.finished or self.done:
             self._redraw_all()
 
     def _redraw_all(self) -> None:
-        self.query_one("#job-title", Label).update(self.title)
+        show_text(self.query_one("#job-title", Label), self.title)
         self._draw_progress()
         log = self.query_one(Log)
         log.clear()

@@ -184,9 +184,7 @@ class JobFollowing(App[None]):
         ]
 
     def _on_sync_event(self, event: Event) -> None:
-        self._remember(event, self.sync_events)
-        for progress in self._sync_widgets():
-            progress.handle(event)
+        self._on_watch_events("sync", [event])
 
     @staticmethod
     def _remember(event: Event, events: list[Event]) -> None:
@@ -372,18 +370,18 @@ class JobFollowing(App[None]):
         except (sqlite3.Error, OSError) as error:  # a file going away under a read: try again
             log.info("journal poll failed: %s", error)
             return
-        for event in events:
-            self._on_watch_event(watch.kind, event)
+        if events:
+            self._on_watch_events(watch.kind, events)
         if watch.ended is not None:
             self._watch_ended(watch)
 
-    def _on_watch_event(self, kind: str, event: Event) -> None:
-        if kind == "sync":
-            self._on_sync_event(event)
-            return
-        self._remember(event, self.watched_events)
-        for progress in self._job_progress(kind):
-            progress.handle(event)
+    def _on_watch_events(self, kind: str, events: list[Event]) -> None:
+        remembered = self.sync_events if kind == "sync" else self.watched_events
+        shown_by = self._job_progress(kind)  # one walk of the screens for the whole poll
+        for event in events:
+            self._remember(event, remembered)
+            for progress in shown_by:
+                progress.handle(event)
 
     def _watch_ended(self, watch: JournalWatch) -> None:
         try:

@@ -82,6 +82,9 @@ def test_importing_the_app_leaves_heavy_modules_out() -> None:
     assert not heavy, "`import tui.app` loads " + ", ".join(heavy) + "; chains:\n" + "\n".join(
         _chains(result.stderr)
     )
+    # What only a running job needs waits for one (the sync view loads it after the frame).
+    later = {"connector.events", "tui.widgets.job_progress"} & set(result.stdout.split())
+    assert not later, f"`import tui.app` loads {sorted(later)}"
 
 
 def test_the_overview_is_drawn_without_heavy_modules(tmp_path: Path) -> None:

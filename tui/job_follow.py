@@ -20,12 +20,12 @@ from textual.app import App
 from textual.timer import Timer
 from textual.widget import Widget
 
-from connector.events import Activity, Event, Finished, Progress, Waiting
 from connector.services.background import open_job
 from tui.messages import Disconnected
 
 if TYPE_CHECKING:
     from connector.engine import Engine
+    from connector.events import Event
     from connector.services.journal_watch import JournalWatch
     from connector.services.runner import Runner
     from tui.widgets.job_controls import JobControls
@@ -188,6 +188,9 @@ class JobFollowing(App[None]):
 
     @staticmethod
     def _remember(event: Event, events: list[Event]) -> None:
+        # Events arrive once a job runs: their module is not on the first frame's path.
+        from connector.events import Activity, Progress, Waiting
+
         if isinstance(event, (Progress, Waiting)):
             # Only the latest of each kind matters for a replay.
             events[:] = [e for e in events if type(e) is not type(event)]
@@ -229,6 +232,8 @@ class JobFollowing(App[None]):
             return
         progress.start(self.watched_title() if watched else SYNC_TITLE)
         progress.replay(events)
+        from connector.events import Finished
+
         if not running and not any(isinstance(e, Finished) for e in events):
             progress.finished = True
 
@@ -473,6 +478,8 @@ class JobFollowing(App[None]):
             return  # it ended before a pass began (e.g. Sync Product is off): its line said so
         report = {k: v for k, v in last.items() if k != "finished_at"}
         self.last_sync_report = report
+        from connector.events import Finished
+
         self._on_sync_event(Finished("sync", report))
 
     def _reap_later(self, watch: JournalWatch) -> None:
@@ -520,6 +527,8 @@ class JobFollowing(App[None]):
         return [cast("JobProgress", progress) for progress in self.screen.query(selector)]
 
     def _job_note(self, kind: str, text: str) -> None:
+        from connector.events import Activity
+
         if kind == "sync":
             self._remember(Activity(text), self.sync_events)
         else:

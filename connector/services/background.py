@@ -9,12 +9,14 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.engine import Engine
 from connector.errors import ConnectorError
-from connector.events import OnEvent, ignore
 from connector.jobs import is_runner_active, job_summary, settle_dead_jobs
+
+if TYPE_CHECKING:
+    from connector.events import OnEvent
 
 #: How much lower than the app's the priority of a runner process it starts is (nice(1)).
 RUNNER_NICENESS = 10
@@ -60,8 +62,11 @@ def unfinished_sync(engine: Engine) -> dict[str, Any] | None:
     return job
 
 
-async def resume(engine: Engine, on_event: OnEvent = ignore) -> dict[str, Any]:
+async def resume(engine: Engine, on_event: OnEvent | None = None) -> dict[str, Any]:
     """Carry on with the open job where its journal says it stopped."""
+    from connector.events import ignore  # not on the app's way to its first frame
+
+    on_event = on_event or ignore
     job = open_job(engine)
     if job is None:
         raise NothingToResume("There is no unfinished job to resume.")

@@ -5,6 +5,7 @@ terminal: a file in the data folder, or nowhere."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -34,21 +35,31 @@ _FIELDS = (
 )
 _SEP = r"""\\*["']?\s*[:=]\s*"""
 #: `client_secret="a b"`, `"consumer_secret": "…"` (a quoted value, spaces and all)
-_QUOTED_FIELD = re.compile(rf"(?i)((?:{_FIELDS}){_SEP})(\\*[\"'])([^\"'\r\n]*)")
+_QUOTED_FIELD = rf"(?i)((?:{_FIELDS}){_SEP})(\\*[\"'])([^\"'\r\n]*)"
 #: `client_secret=abc&…`, `consumer_key: ck_…` (up to the next separator)
-_FIELD = re.compile(rf"(?i)((?:{_FIELDS}){_SEP})([^\s&\"',;}}\]<>\\]+)")
+_FIELD = rf"(?i)((?:{_FIELDS}){_SEP})([^\s&\"',;}}\]<>\\]+)"
 #: `Authorization: Basic …`, `"authorization": "Bearer …"`: the whole value
-_AUTHORIZATION = re.compile(
-    r"""(?i)((?:proxy-)?authorization\\*["']?\s*[:=]\s*\\*["']?)([^"'\r\n,;}]+)"""
-)
+_AUTHORIZATION = r"""(?i)((?:proxy-)?authorization\\*["']?\s*[:=]\s*\\*["']?)([^"'\r\n,;}]+)"""
 #: `Bearer <token>`, `Basic <base64>` anywhere in a text
-_SCHEME_TOKEN = re.compile(r"(?i)\b(bearer|basic|digest)(\s+)([A-Za-z0-9\-._~+/]+=*)")
+_SCHEME_TOKEN = r"(?i)\b(bearer|basic|digest)(\s+)([A-Za-z0-9\-._~+/]+=*)"
 #: WooCommerce keys and secrets
-_WOO_KEY = re.compile(r"\b(?:ck|cs)_[A-Za-z0-9]{20,}")
+_WOO_KEY = r"\b(?:ck|cs)_[A-Za-z0-9]{20,}"
 #: JWTs (Mirakl Connect's access tokens are)
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*")
+_JWT = r"\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*"
 #: `https://user:password@host`
-_USERINFO = re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)(@)")
+_USERINFO = r"(?i)(\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)([^/\s@]+)(@)"
+
+
+@functools.cache
+def _compiled() -> tuple[re.Pattern[str], ...]:
+    """The patterns above, compiled on the first scrub (a millisecond and a half the app's
+    start does not need)."""
+    return tuple(
+        re.compile(pattern)
+        for pattern in (
+            _QUOTED_FIELD, _FIELD, _AUTHORIZATION, _SCHEME_TOKEN, _WOO_KEY, _JWT, _USERINFO
+        )
+    )
 
 
 def _variants(raw: str) -> set[str]:
@@ -124,13 +135,14 @@ def scrub(text: Any) -> Any:
     for raw in ordered:
         if raw in text:
             text = text.replace(raw, known[raw])
-    text = _QUOTED_FIELD.sub(lambda m: f"{m.group(1)}{m.group(2)}{_masked(m.group(3))}", text)
-    text = _FIELD.sub(lambda m: f"{m.group(1)}{_masked(m.group(2))}", text)
-    text = _AUTHORIZATION.sub(lambda m: f"{m.group(1)}****", text)
-    text = _SCHEME_TOKEN.sub(_scheme_token, text)
-    text = _WOO_KEY.sub(lambda m: mask(m.group(0)), text)
-    text = _JWT.sub(lambda m: mask(m.group(0)), text)
-    text = _USERINFO.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+    quoted_field, field, authorization, scheme_token, woo_key, jwt, userinfo = _compiled()
+    text = quoted_field.sub(lambda m: f"{m.group(1)}{m.group(2)}{_masked(m.group(3))}", text)
+    text = field.sub(lambda m: f"{m.group(1)}{_masked(m.group(2))}", text)
+    text = authorization.sub(lambda m: f"{m.group(1)}****", text)
+    text = scheme_token.sub(_scheme_token, text)
+    text = woo_key.sub(lambda m: mask(m.group(0)), text)
+    text = jwt.sub(lambda m: mask(m.group(0)), text)
+    text = userinfo.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     return text
 
 

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
 
 
-@dataclass
 class AccountsChanged(Message):
     """An account was authorized: the App routes to the next screen the state calls for."""
 
 
-@dataclass
 class Disconnected(Message):
     """The disconnect job finished and the data folder was wiped; `receipt` is its summary."""
 
-    receipt: Any
+    def __init__(self, receipt: Any) -> None:
+        super().__init__()
+        self.receipt = receipt

@@ -104,6 +104,10 @@ LINKED = "(on_mirakl = 1 OR possibly = 1)"
 
 ACTIVE_JOB_STATES = ("running", "interrupted", "failed")
 
+#: The skip reason of a WooCommerce product whose id the seller already has on Mirakl
+#: Connect: the sync leaves it alone, `status` counts it as already there.
+NOT_OURS = "already on Mirakl Connect, not created by the connector"
+
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -17,8 +17,6 @@ from connector.pacing import guard_for
 from connector.store import Store, now_iso
 
 INVENTORY_KEY = "inventory"
-#: Why the sync leaves a WooCommerce product alone whose id the seller already has.
-NOT_OURS = "already on Mirakl Connect, not created by the connector"
 STEP = "checking the Mirakl Connect catalog"
 PAGE_SIZE = 1000
 

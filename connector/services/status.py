@@ -15,7 +15,7 @@ from connector.engine import (
 )
 from connector.jobs import job_summary, settle_dead_jobs
 from connector.settings import StateError
-from connector.store import Account
+from connector.store import NOT_OURS, Account
 from connector.words import count
 
 NEEDS = {MIRAKL: (MIRAKL_SECRET,), WOOCOMMERCE: (WOO_KEY, WOO_SECRET)}
@@ -113,7 +113,6 @@ def _status(engine: Engine) -> dict[str, Any]:
             "warnings": list(engine.warnings),
         }
     from connector.product_options import ProductOptions
-    from connector.services.inventory import NOT_OURS
 
     options = ProductOptions.from_dict(store.get_setting("product_options", {}))
     counts = store.ledger_counts()

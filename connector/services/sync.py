@@ -28,9 +28,9 @@ from connector.mapping import (
     zero_stock_payload,
 )
 from connector.product_options import ProductOptions
-from connector.services.inventory import NOT_OURS, inventory_needed, run_inventory
 from connector.services.inventory import STEP as INVENTORY_STEP
-from connector.store import LedgerRow, Store, now_iso
+from connector.services.inventory import inventory_needed, run_inventory
+from connector.store import NOT_OURS, LedgerRow, Store, now_iso
 from connector.words import count
 
 BATCH_SIZE = 1000

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from connector.product_options import ProductOptions
 from connector.services import disconnect
-from connector.services.inventory import NOT_OURS, inventory_state
+from connector.services.inventory import inventory_state
 from connector.services.status import status
 from connector.services.sync import run_sync, save_options
+from connector.store import NOT_OURS
 from tests.sandboxes import make_world
 
 SIZE = 120
